@@ -1,0 +1,71 @@
+"""The WSGI app: ``create_app(config, store=…)`` takes its dependencies; ``get_app()`` builds
+them from the configuration for gunicorn (``gunicorn "ocpi_lite.app:get_app()"``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Callable
+
+import falcon
+
+from .config import Config
+from .push.http import RequestsSend, Send
+from .resources.versions import VersionDetailsResource, VersionsResource
+from .store import Store
+from .transport.auth import AuthMiddleware
+from .transport.envelope import JSON, install_error_handlers, utc_now
+from .transport.headers import HeadersMiddleware
+from .urls import V221, Urls
+
+
+def create_app(
+    config: Config,
+    *,
+    store: Store,
+    clock: Callable[[], datetime] = utc_now,
+    send: Send | None = None,
+) -> falcon.App:
+    urls = Urls(config.public_url)
+    roles = set(config.party.roles)
+    send = send or RequestsSend()
+    app = falcon.App(
+        media_type=JSON,
+        middleware=[
+            HeadersMiddleware(clock, config.server.max_body_bytes,
+                              (config.party.country_code, config.party.party_id)),
+            AuthMiddleware(store.parties),
+        ],
+    )
+    # The spec's own examples end URLs with "/"; serve both forms.
+    app.req_options.strip_url_path_trailing_slash = True
+    install_error_handlers(app, clock)
+
+    # Our 2.2.1 endpoints: only the modules of the configured roles are listed and routed.
+    endpoints: list[dict] = [
+        {"identifier": "credentials", "role": "SENDER", "url": urls.credentials()},
+    ]
+    if "CPO" in roles:
+        endpoints.append({"identifier": "cdrs", "role": "SENDER", "url": urls.cdrs_sender()})
+    if "EMSP" in roles:
+        endpoints.append({"identifier": "cdrs", "role": "RECEIVER", "url": urls.cdrs_receiver()})
+
+    versions = [{"version": V221, "url": urls.details(V221)}]
+    app.add_route(urls.route(urls.versions()), VersionsResource(versions, clock))
+    app.add_route(urls.route(urls.details(V221)), VersionDetailsResource(V221, endpoints, clock))
+    return app
+
+
+def get_app() -> falcon.App:
+    """For gunicorn: config from OCPI_LITE_CONFIG, ./ocpi_lite.toml or the embedded defaults."""
+    from . import OcpiLite
+    from .config import ConfigError
+
+    try:
+        ocpi = OcpiLite.from_config()
+    except ConfigError as exc:
+        # One line naming the file and key, not a traceback; exit code 3 is gunicorn's
+        # "worker failed to boot", which stops the master instead of respawning forever.
+        print(f"ocpi-lite: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(3) from None
+    return ocpi.wsgi_app()

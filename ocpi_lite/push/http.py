@@ -1,0 +1,63 @@
+"""The injectable HTTP sender: one callable that every outbound request goes through.
+
+Tests pass a fake (or an in-process WSGI peer); production uses ``RequestsSend``, a keep-alive
+``requests.Session`` (a new connection per push is several times slower).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import requests
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class TransportError(Exception):
+    """No HTTP answer at all: connection refused, DNS, TLS, timeout."""
+
+
+class Send(Protocol):
+    def __call__(
+        self, method: str, url: str, *, headers: dict[str, str], body: bytes | None, timeout: float
+    ) -> HttpResponse: ...
+
+
+class RequestsSend:
+    """One keep-alive session per thread (requests.Session is not documented thread-safe)."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            # REQUESTS_CA_BUNDLE / proxies from the environment would silently change where
+            # and how we connect; configuration is explicit.
+            session.trust_env = False
+            self._local.session = session
+        return session
+
+    def __call__(self, method, url, *, headers, body, timeout) -> HttpResponse:
+        try:
+            reply = self._session().request(
+                method, url, headers=headers, data=body, timeout=timeout, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+        return HttpResponse(
+            status=reply.status_code,
+            body=reply.content,
+            headers={k.lower(): v for k, v in reply.headers.items()},
+        )

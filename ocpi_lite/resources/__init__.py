@@ -1,0 +1,1 @@
+"""Thin Falcon resources: decode the request, call the store, answer through the envelope."""

@@ -1,0 +1,87 @@
+"""The SQLite file: connections (one per thread), pragmas, the transaction helper, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from . import schema
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """One SQLite file shared by every thread and process of an instance.
+
+    Opening a connection costs about as much as a whole POST, so each thread keeps its own
+    (sqlite3 connections must not be shared across threads). WAL lets readers run beside the
+    single writer; ``synchronous=NORMAL`` keeps commits durable across process crashes
+    (a power loss may drop the last transactions, which the README states).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            parent.mkdir(parents=True, exist_ok=True)
+        schema.migrate(self.connection(), self.transaction)
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; writes go through transaction().
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception.
+
+        IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead
+        of failing later with SQLITE_BUSY on lock upgrade. Nested use joins the outer one.
+        """
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes when any other connection commits (cheap cache key for counts)."""
+        return self.connection().execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.ProgrammingError:
+                pass  # closed from another thread's perspective; nothing to release
+        self._local = threading.local()

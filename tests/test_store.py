@@ -1,0 +1,46 @@
+import sqlite3
+import threading
+
+from ocpi_lite.store import Store
+from ocpi_lite.store.schema import MIGRATIONS
+
+
+def test_migrations_apply_once_and_record_numbers(tmp_path):
+    path = tmp_path / "x.db"
+    Store(path).close()
+    store = Store(path)  # second open: nothing re-applied
+    rows = store.db.connection().execute("SELECT number, name FROM schema_migrations").fetchall()
+    assert rows == [(i, m.__name__) for i, m in enumerate(MIGRATIONS, start=1)]
+    store.close()
+
+
+def test_wal_and_busy_timeout(tmp_path):
+    store = Store(tmp_path / "x.db")
+    conn = store.db.connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    store.close()
+
+
+def test_one_connection_per_thread(tmp_path):
+    store = Store(tmp_path / "x.db")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(store.db.connection()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not store.db.connection()
+    assert store.db.connection() is store.db.connection()
+    store.close()
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    store = Store(tmp_path / "x.db")
+    try:
+        with store.db.transaction() as tx:
+            tx.execute("INSERT INTO parties (label, state, created_at, updated_at) VALUES ('a','INVITED','t','t')")
+            raise sqlite3.IntegrityError("boom")
+    except sqlite3.IntegrityError:
+        pass
+    assert store.db.connection().execute("SELECT count(*) FROM parties").fetchone() == (0,)
+    store.close()
