@@ -85,7 +85,10 @@ def to_epoch_us(value: str) -> int:
 
 def describe_validation_error(exc: msgspec.ValidationError) -> str:
     """msgspec says "Expected `str` of length <= 36 - at `$.cdr_token.uid`"; we say
-    "Invalid field `cdr_token.uid`: Expected `str` of length <= 36"."""
+    "Invalid field `cdr_token.uid`: Expected `str` of length <= 36".
+
+    Cross-field checks raise "`field`: reason" from ``__post_init__``; the field joins the path.
+    """
     message = str(exc)
     text, sep, where = message.rpartition(" - at `$")
     if not sep:
@@ -93,8 +96,16 @@ def describe_validation_error(exc: msgspec.ValidationError) -> str:
     path = where.rstrip("`").lstrip(".")
     if text.startswith("Object missing required field `"):
         field = text.removeprefix("Object missing required field `").rstrip("`")
-        path = f"{path}.{field}" if path else field
-        return f"Missing required field `{path}`"
+        return f"Missing required field `{_join(path, field)}`"
+    named = re.match(r"^`(\w+)`: (.*)$", text, re.S)
+    if named:
+        path, text = _join(path, named.group(1)), named.group(2)
+    if "matching regex" in text and r"\\d{4}-\\d{2}-\\d{2}T" in text:
+        text = "Expected an OCPI DateTime (YYYY-MM-DDTHH:MM:SS[.fff][Z], UTC, no offset)"
     if not path:
         return f"Invalid object: {text}"
     return f"Invalid field `{path}`: {text}"
+
+
+def _join(path: str, field: str) -> str:
+    return f"{path}.{field}" if path else field

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cdrs import Cdrs
 from .db import Database
+from .outbox import Outbox
 from .parties import Parties
 
 
@@ -12,6 +14,8 @@ class Store:
     def __init__(self, path: str | Path):
         self.db = Database(path)
         self.parties = Parties(self.db)
+        self.cdrs = Cdrs(self.db)
+        self.outbox = Outbox(self.db)
 
     def close(self) -> None:
         self.db.close()
