@@ -85,3 +85,27 @@ def registration_token(store, clock) -> str:
 
 def decode(response) -> dict:
     return msgspec.json.decode(response.body)
+
+
+def add_registered_peer(store, token: str, *, roles=(("EMSP", "DE", "TNM"),), endpoints=(),
+                        label: str = "peer", token_out: str = "token-we-send") -> int:
+    """A peer as a finished credentials handshake leaves it (test data set-up, written as the
+    rows themselves so room tests do not depend on the registration code)."""
+    from ocpi_lite.store.parties import Parties
+
+    role_objects = [
+        {"role": r, "business_details": {"name": label}, "country_code": cc, "party_id": pid}
+        for r, cc, pid in roles
+    ]
+    now = "2026-01-01T00:00:00Z"
+    with store.db.transaction() as tx:
+        party = tx.execute(
+            "INSERT INTO parties (label, state, version, versions_url, roles, endpoints, token_out,"
+            " created_at, updated_at) VALUES (?, 'REGISTERED', '2.2.1', ?, ?, ?, ?, ?, ?)",
+            (label, "http://127.0.0.1:9/versions", msgspec.json.encode(role_objects).decode(),
+             msgspec.json.encode(list(endpoints)).decode(), token_out, now, now),
+        ).lastrowid
+        for r, cc, pid in roles:
+            tx.execute("INSERT INTO party_codes VALUES (?, ?, ?, ?)", (party, r, cc.upper(), pid.upper()))
+        Parties.add_token(tx, party, token, "C", now)
+    return party
