@@ -10,7 +10,10 @@ from typing import Callable
 import falcon
 
 from .config import Config
+from .push.client import OcpiClient
 from .push.http import RequestsSend, Send
+from .resources.credentials import CredentialsResource
+from .resources.cdrs_receiver import CdrsReceiverResource, ReceivedCdrResource
 from .resources.versions import VersionDetailsResource, VersionsResource
 from .store import Store
 from .transport.auth import AuthMiddleware
@@ -49,10 +52,17 @@ def create_app(
         endpoints.append({"identifier": "cdrs", "role": "SENDER", "url": urls.cdrs_sender()})
     if "EMSP" in roles:
         endpoints.append({"identifier": "cdrs", "role": "RECEIVER", "url": urls.cdrs_receiver()})
+        receiver = urls.route(urls.cdrs_receiver())
+        app.add_route(receiver, CdrsReceiverResource(store, urls, clock, config.server.max_body_bytes))
+        # `path`: a CDR id may hold a "/" (CiString); the Location quotes it, the path decodes it.
+        app.add_route(receiver + "/{country_code}/{party_id}/{cdr_id:path}",
+                      ReceivedCdrResource(store, clock))
 
     versions = [{"version": V221, "url": urls.details(V221)}]
     app.add_route(urls.route(urls.versions()), VersionsResource(versions, clock))
     app.add_route(urls.route(urls.details(V221)), VersionDetailsResource(V221, endpoints, clock))
+    client = OcpiClient(send, (config.party.country_code, config.party.party_id), config.push.timeout)
+    app.add_route(urls.route(urls.credentials()), CredentialsResource(store, config, clock, client))
     return app
 
 

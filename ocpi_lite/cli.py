@@ -7,24 +7,19 @@ stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from importlib import resources
 from pathlib import Path
 
 from .config import DEFAULT_FILENAME, ConfigError, load
 from .models.common import format_datetime
+from .registration import new_token  # also used by tests: one way to mint tokens
 from .transport.envelope import utc_now
 from .urls import Urls
 
 
 class CliError(Exception):
     """A failure to report in one line; exits 1."""
-
-
-def new_token() -> str:
-    # 43 URL-safe characters: inside the spec's U+0021..U+007E and its 64-character limit.
-    return secrets.token_urlsafe(32)
 
 
 def open_store(args):
@@ -90,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", required=True, help="a label for the party the token is for")
     create.set_defaults(func=cmd_token_create)
+
+    from . import cli_peers
+
+    cli_peers.add_commands(commands, common)
 
     return parser
 

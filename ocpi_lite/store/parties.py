@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from .db import Database
 
 REGISTRATION_ONLY = "A"  # CREDENTIALS_TOKEN_A: versions, details and credentials only
+ISSUED_AS_SERVER = "C"  # the token we answer a peer's POST/PUT with (CREDENTIALS_TOKEN_C)
+ISSUED_AS_CLIENT = "B"  # the token we send in our own POST/PUT (CREDENTIALS_TOKEN_B)
 
 
 def token_digest(token: str) -> str:
@@ -45,6 +47,27 @@ class Peer:
             ):
                 return endpoint.get("url")
         return None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a successful credentials exchange (POST or PUT) tells us about a peer."""
+
+    version: str
+    versions_url: str
+    roles: list[dict]  # the peer's CredentialsRoles
+    endpoints: list[dict]  # {identifier, role, url} of `version`
+    token_out: str  # the token the peer gave us to call it
+    token_out_base64: bool
+    label: str | None = None  # None keeps the current label
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    kind: str
+    fingerprint: str
+    created_at: str
+    revoked_at: str | None
 
 
 @dataclass(frozen=True)
@@ -126,3 +149,133 @@ class Parties:
     def all(self) -> list[Peer]:
         rows = self.db.connection().execute(f"SELECT {_PEER_COLUMNS} FROM parties ORDER BY id")
         return [_peer(row) for row in rows]
+
+    def find(self, reference: str) -> Peer | None:
+        """A peer by numeric id or by `CC/PID` of one of its roles (the newest such party)."""
+        if reference.isdigit():
+            return self.get(int(reference))
+        country_code, sep, party_id = reference.partition("/")
+        if not sep:
+            return None
+        row = self.db.connection().execute(
+            "SELECT party FROM party_codes WHERE country_code = ? AND party_id = ?"
+            " ORDER BY party DESC LIMIT 1",
+            (country_code.upper(), party_id.upper()),
+        ).fetchone()
+        return self.get(row[0]) if row else None
+
+    def registered_with_roles(self, roles: list[dict], *, other_than: int) -> Peer | None:
+        """A REGISTERED peer (not `other_than`) that already holds one of these roles."""
+        conn = self.db.connection()
+        for role in roles:
+            row = conn.execute(
+                "SELECT c.party FROM party_codes c JOIN parties p ON p.id = c.party"
+                " WHERE c.role = ? AND c.country_code = ? AND c.party_id = ?"
+                " AND p.state = 'REGISTERED' AND p.id != ?",
+                (role["role"].upper(), role["country_code"].upper(), role["party_id"].upper(),
+                 other_than),
+            ).fetchone()
+            if row:
+                return self.get(row[0])
+        return None
+
+    def tokens(self, party: int) -> list[TokenInfo]:
+        rows = self.db.connection().execute(
+            "SELECT kind, fingerprint, created_at, revoked_at FROM tokens WHERE party = ?"
+            " ORDER BY created_at, rowid",
+            (party,),
+        )
+        return [TokenInfo(*row) for row in rows]
+
+    def outbox_backlog(self, party: int) -> int:
+        """CDR pushes to this peer not delivered yet (pending or parked as failed)."""
+        return self.db.connection().execute(
+            "SELECT count(*) FROM outbox WHERE peer = ? AND state IN ('READY', 'LOCKED', 'FAILED')",
+            (party,),
+        ).fetchone()[0]
+
+    # -- the credentials handshake ---------------------------------------------------------
+
+    def start_registering(self, label: str, versions_url: str, token: str, now: str) -> int:
+        """Our own POST is about to go out: the peer will call us back with `token` (B) during
+        the handshake, from another process, so it is committed before the POST is sent."""
+        with self.db.transaction() as tx:
+            cursor = tx.execute(
+                "INSERT INTO parties (label, state, versions_url, created_at, updated_at)"
+                " VALUES (?, 'REGISTERING', ?, ?, ?)",
+                (label, versions_url, now, now),
+            )
+            self.add_token(tx, cursor.lastrowid, token, ISSUED_AS_CLIENT, now)
+            return cursor.lastrowid
+
+    def discard_registering(self, party: int) -> None:
+        """Our POST failed: forget the party and its token B as if we never tried."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM parties WHERE id = ? AND state = 'REGISTERING'", (party,))
+
+    def add_pending_token(self, party: int, token: str, now: str) -> None:
+        """Our PUT is about to go out with a new token B; the current one stays valid until
+        the exchange succeeds (save_connection revokes it then)."""
+        with self.db.transaction() as tx:
+            self.add_token(tx, party, token, ISSUED_AS_CLIENT, now)
+
+    def drop_token(self, token: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM tokens WHERE digest = ?", (token_digest(token),))
+
+    def save_connection(self, party: int, connection: Connection, *, from_states: tuple[str, ...],
+                        keep_token: str, issue_token: bool, now: str) -> bool:
+        """End of a successful exchange, in one transaction: `keep_token` becomes the peer's
+        only valid token (inserted when `issue_token`, i.e. a token C we answer with), every
+        other token of the peer is revoked (token A, or the token before a PUT), and the
+        peer's roles, role codes and endpoints are stored.
+
+        Returns False, storing nothing, when the peer is no longer in one of `from_states`
+        (a concurrent POST, PUT or DELETE got there first)."""
+        with self.db.transaction() as tx:
+            row = tx.execute("SELECT state FROM parties WHERE id = ?", (party,)).fetchone()
+            if row is None or row[0] not in from_states:
+                return False
+            if issue_token:
+                self.add_token(tx, party, keep_token, ISSUED_AS_SERVER, now)
+            tx.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE party = ? AND revoked_at IS NULL"
+                " AND digest != ?",
+                (now, party, token_digest(keep_token)),
+            )
+            tx.execute(
+                "UPDATE parties SET state = 'REGISTERED', version = ?, versions_url = ?,"
+                " roles = ?, endpoints = ?, token_out = ?, token_out_base64 = ?,"
+                " label = coalesce(?, label), updated_at = ? WHERE id = ?",
+                (connection.version, connection.versions_url, json.dumps(connection.roles),
+                 json.dumps(connection.endpoints), connection.token_out,
+                 int(connection.token_out_base64), connection.label, now, party),
+            )
+            # party_codes mirrors parties.roles: the CDR Sender filters on it.
+            tx.execute("DELETE FROM party_codes WHERE party = ?", (party,))
+            tx.executemany(
+                "INSERT OR IGNORE INTO party_codes (party, role, country_code, party_id)"
+                " VALUES (?, ?, ?, ?)",
+                [(party, r["role"].upper(), r["country_code"].upper(), r["party_id"].upper())
+                 for r in connection.roles],
+            )
+            return True
+
+    def unregister(self, party: int, now: str) -> None:
+        """Both sides stop all automated traffic: the peer's tokens are revoked, the token we
+        used to call it is forgotten, and its queued pushes are cancelled."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE party = ? AND revoked_at IS NULL",
+                (now, party),
+            )
+            tx.execute(
+                "UPDATE parties SET state = 'UNREGISTERED', token_out = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (now, party),
+            )
+            tx.execute(
+                "UPDATE outbox SET state = 'CANCELLED' WHERE peer = ?"
+                " AND state IN ('READY', 'LOCKED', 'FAILED')",
+                (party,),
+            )
