@@ -7,6 +7,7 @@ JSON bytes, so pages and GETs are served without decoding and re-encoding.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 
 from ..models.cdrs import Cdr
@@ -40,6 +41,7 @@ _COLUMNS = "pk, cdr_key, country_code, party_id, id, source, sender, recipient, 
 class Cdrs:
     def __init__(self, db: Database):
         self.db = db
+        self._counts = threading.local()  # per-thread count cache: see sender_count
 
     def add(self, tx: sqlite3.Connection, cdr: Cdr, body: bytes, *, source: str,
             sender: int | None, now: str) -> tuple[int, bool]:
@@ -75,8 +77,128 @@ class Cdrs:
         return _stored(row) if row else None
 
 
+    # -- the CDR Sender (GET /cpo/cdrs): recorded CDRs, per-caller visibility, keyset pages --
+    # Its rules are about speed (design §8): keyset seeks and a count cache.
+
+    def sender_page(self, where: SenderFilter, *, after: tuple[int, int] | None, offset: int,
+                    limit: int) -> list[PageRow]:
+        """Up to `limit` rows in (last_updated_us, pk) order.
+
+        `after` is the only lower bound in SQL (the caller has already folded `from_us` into
+        it): with `last_updated_us >= ?` beside the row value, SQLite 3.40 walks from the
+        bound instead of seeking, slower than OFFSET. `offset` skips rows past `after`.
+        """
+        if limit <= 0 or where.recipients == ():
+            return []
+        conditions, params = ["source = ?"], [RECORDED]
+        if after is not None:
+            conditions.append("(last_updated_us, pk) > (?, ?)")
+            params += after
+        if where.to_us is not None:
+            conditions.append("last_updated_us < ?")
+            params.append(where.to_us)
+        select = "SELECT last_updated_us, pk, json FROM cdrs WHERE "
+        order = " ORDER BY last_updated_us, pk"
+        if where.recipients is None or len(where.recipients) == 1:
+            if where.recipients:
+                conditions.append("recipient = ?")
+                params.append(where.recipients[0])
+            sql = select + " AND ".join(conditions) + order + " LIMIT ? OFFSET ?"
+            rows = self.db.connection().execute(sql, (*params, limit, offset))
+        else:
+            # One index seek per recipient, merged: `recipient IN (…)` would sort every match.
+            branch = (f"SELECT * FROM ({select}{' AND '.join(conditions)} AND recipient = ?"
+                      f"{order} LIMIT ?)")
+            sql = " UNION ALL ".join([branch] * len(where.recipients)) + " ORDER BY 1, 2 LIMIT ? OFFSET ?"
+            all_params: list = []
+            for recipient in where.recipients:
+                all_params += [*params, recipient, offset + limit]
+            rows = self.db.connection().execute(sql, (*all_params, limit, offset))
+        return [PageRow(row[0], row[1], bytes(row[2])) for row in rows]
+
+    def sender_count(self, where: SenderFilter) -> int:
+        """How many recorded CDRs match, cached until the database changes.
+
+        `PRAGMA data_version` moves when another connection commits, `total_changes` when this
+        one writes; together they say "nothing changed since". Connections are per thread, so
+        the cache is too.
+        """
+        if where.recipients == ():
+            return 0
+        conn = self.db.connection()
+        marker = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        cache = self._count_cache(conn)
+        if cache.get("marker") != marker or len(cache) > _COUNT_CACHE_SIZE:
+            cache.clear()
+            cache["marker"] = marker
+        if where not in cache:
+            conditions, params = ["source = ?"], [RECORDED]
+            if where.recipients is not None:
+                conditions.append(f"recipient IN ({', '.join('?' * len(where.recipients))})")
+                params += where.recipients
+            if where.from_us is not None:
+                conditions.append("last_updated_us >= ?")
+                params.append(where.from_us)
+            if where.to_us is not None:
+                conditions.append("last_updated_us < ?")
+                params.append(where.to_us)
+            sql = "SELECT count(*) FROM cdrs WHERE " + " AND ".join(conditions)
+            cache[where] = conn.execute(sql, params).fetchone()[0]
+        return cache[where]
+
+    def recorded_with_id(self, cdr_id: str,
+                         recipients: tuple[str, ...] | None = None) -> list[StoredCdr]:
+        """Recorded CDRs with this id (any case), under any party, oldest first; only those
+        for `recipients` unless None."""
+        sql = f"SELECT {_COLUMNS} FROM cdrs WHERE upper(id) = ? AND source = ?"
+        params: list = [cdr_id.upper(), RECORDED]
+        if recipients is not None:
+            sql += f" AND recipient IN ({', '.join('?' * len(recipients))})"
+            params += recipients
+        rows = self.db.connection().execute(sql + " ORDER BY pk", params)
+        return [_stored(row) for row in rows]
+
+    def credit_of(self, tx: sqlite3.Connection, original: StoredCdr) -> StoredCdr | None:
+        """A credit CDR already recorded for `original` (same party, credit_reference_id)."""
+        row = tx.execute(
+            f"SELECT {_COLUMNS} FROM cdrs WHERE credit = 1 AND source = ?"
+            " AND upper(country_code) = ? AND upper(party_id) = ? AND upper(credit_reference_id) = ?",
+            (RECORDED, original.country_code.upper(), original.party_id.upper(), original.id.upper()),
+        ).fetchone()
+        return _stored(row) if row else None
+
+    def _count_cache(self, conn: sqlite3.Connection) -> dict:
+        cache = getattr(self._counts, "by_connection", None)
+        if cache is None or cache[0] is not conn:
+            cache = (conn, {})
+            self._counts.by_connection = cache
+        return cache[1]
+
+
 def _stored(row: tuple) -> StoredCdr:
     return StoredCdr(
         pk=row[0], key=row[1], country_code=row[2], party_id=row[3], id=row[4], source=row[5],
         sender=row[6], recipient=row[7], json=bytes(row[8]),
     )
+
+
+# -- types of the CDR Sender queries --------------------------------------------------------------
+
+_COUNT_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class SenderFilter:
+    """What one caller may see under one request's filters. `recipients` None = everything
+    (a HUB); otherwise the upper-cased `CC/PID` codes of the caller's roles."""
+
+    recipients: tuple[str, ...] | None
+    from_us: int | None = None  # inclusive
+    to_us: int | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class PageRow:
+    last_updated_us: int
+    pk: int
+    json: bytes

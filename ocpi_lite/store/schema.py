@@ -81,7 +81,12 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial]
+def m002_cdrs_by_id(conn: sqlite3.Connection) -> None:
+    # GET /cpo/cdrs/{id} and `ocpi-lite cdrs credit ID` look CDRs up by id alone (any case).
+    conn.execute("CREATE INDEX cdrs_upper_id ON cdrs(upper(id))")
+
+
+MIGRATIONS = [m001_initial, m002_cdrs_by_id]
 
 
 def migrate(conn: sqlite3.Connection, transaction) -> None:
