@@ -5,7 +5,7 @@ import re
 import falcon.inspect
 import msgspec
 import pytest
-from conftest import make_config, token_header
+from conftest import add_registered_peer, make_config, token_header
 from webtest import TestApp
 
 from ocpi_lite import OcpiLite
@@ -47,10 +47,15 @@ def test_every_route_and_method_answers_the_envelope(full_instance):
     client = TestApp(full_instance.app)
     paths = route_paths(full_instance.app)
     assert "/ocpi/versions" in paths and "/ocpi/2.2.1" in paths
+    assert "/ocpi/2.2.1/credentials" in paths
     seen_statuses = set()
-    for path in paths:
+    for number, path in enumerate(paths):
+        # A fresh registered peer per path: a DELETE on credentials unregisters its sender.
+        registered = f"token-c-{number}"
+        add_registered_peer(full_instance.store, registered)
         for method in METHODS:
-            for headers in ({}, token_header("token-a"), token_header("nobody")):
+            for headers in ({}, token_header("token-a"), token_header(registered),
+                            token_header("nobody")):
                 request_id = f"{method}-{path}"
                 response = client.request(
                     path, method=method, headers=headers | {"X-Request-ID": request_id},
