@@ -76,6 +76,13 @@ class Database:
         """Changes when any other connection commits (cheap cache key for counts)."""
         return self.connection().execute("PRAGMA data_version").fetchone()[0]
 
+    def after_fork(self) -> None:
+        """In a forked child: drop, unused, the connections inherited from the parent (SQLite
+        forbids carrying one across fork); threads of the child open their own."""
+        self._local = threading.local()
+        self._all = []
+        self._lock = threading.Lock()
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []

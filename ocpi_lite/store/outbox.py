@@ -1,11 +1,20 @@
-"""The `outbox` table: one row per (CDR, peer) to push, claimed with leases so that two
-workers or processes never send the same row at the same time."""
+"""The `outbox` table: one row per (CDR, peer) to push.
+
+Row states: READY → LOCKED (claimed, with a lease that expires) → DONE or FAILED (parked);
+CANCELLED when the peer unregisters. Claims run under the write lock (BEGIN IMMEDIATE), so two
+workers or processes never hold the same row, and a row whose claimant was killed is taken
+again once its lease has expired. Per peer, rows go out in id (= record) order: only a prefix of
+the peer's queue is ever claimed, and never while another claimant holds part of it.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from .db import Database
+
+PENDING_STATES = ("READY", "LOCKED")
 
 # A peer gets pushes when it is registered and lists a cdrs RECEIVER endpoint.
 _RECEIVING_PEERS = """
@@ -21,9 +30,36 @@ _RECEIVING_PEERS = """
 """
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row with what it takes to send it."""
+
+    id: int
+    peer: int
+    attempts: int
+    cdr_id: str
+    cdr_recipient: str  # `CC/PID` of the eMSP the CDR is for: the push's routing target
+    cdr_json: bytes
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    peer: int
+    peer_label: str
+    cdr_key: str
+    state: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    location: str | None
+
+
 class Outbox:
     def __init__(self, db: Database):
         self.db = db
+
+    # -- producing ----------------------------------------------------------------------------
 
     def enqueue(self, tx: sqlite3.Connection, cdr_pk: int, recipient: str, *,
                 now: float, created_at: str) -> int:
@@ -38,3 +74,134 @@ class Outbox:
                 (cdr_pk, peer, now, created_at),
             )
         return len(peers)
+
+    # -- consuming ----------------------------------------------------------------------------
+
+    def claim(self, owner: str, now: float, lease: float, batch: int) -> list[list[Claimed]]:
+        """Claim, for each registered peer with work due, the first `batch` rows of its queue
+        (stopping at a row not yet due). Returns one list per peer, in record order."""
+        claimed: list[list[Claimed]] = []
+        with self.db.transaction() as tx:
+            peers = [row[0] for row in tx.execute(
+                "SELECT DISTINCT o.peer FROM outbox o JOIN parties p ON p.id = o.peer"
+                " WHERE p.state = 'REGISTERED' AND ("
+                "   (o.state = 'READY' AND o.next_attempt_at <= ?)"
+                "   OR (o.state = 'LOCKED' AND o.locked_until <= ?))",
+                (now, now),
+            )]
+            for peer in peers:
+                busy = tx.execute(
+                    "SELECT 1 FROM outbox WHERE peer = ? AND state = 'LOCKED' AND locked_until > ?"
+                    " LIMIT 1", (peer, now),
+                ).fetchone()
+                if busy:
+                    continue  # another claimant is sending this peer's queue: keep the order
+                rows = tx.execute(
+                    "SELECT o.id, o.state, o.next_attempt_at, o.attempts, c.id, c.recipient, c.json"
+                    " FROM outbox o JOIN cdrs c ON c.pk = o.cdr"
+                    " WHERE o.peer = ? AND o.state IN ('READY', 'LOCKED') ORDER BY o.id LIMIT ?",
+                    (peer, batch),
+                ).fetchall()
+                due: list[Claimed] = []
+                for row_id, state, next_at, attempts, cdr_id, recipient, body in rows:
+                    if state == "READY" and next_at > now:
+                        break  # waiting for its backoff: nothing after it may overtake it
+                    due.append(Claimed(row_id, peer, attempts, cdr_id, recipient, bytes(body)))
+                if not due:
+                    continue
+                tx.executemany(
+                    "UPDATE outbox SET state = 'LOCKED', locked_until = ?, locked_by = ? WHERE id = ?",
+                    [(now + lease, owner, row.id) for row in due],
+                )
+                claimed.append(due)
+        return claimed
+
+    def mark_done(self, row_id: int, owner: str, location: str | None, delivered_at: str,
+                  *, extend_until: float) -> bool:
+        """Record a delivery and extend the lease on the rest of this claimant's rows.
+        False if the row was no longer ours (lease lost): the caller stops its batch."""
+        with self.db.transaction() as tx:
+            done = tx.execute(
+                "UPDATE outbox SET state = 'DONE', attempts = attempts + 1, location = ?,"
+                " delivered_at = ?, last_error = NULL, locked_until = NULL, locked_by = NULL"
+                " WHERE id = ? AND state = 'LOCKED' AND locked_by = ?",
+                (location, delivered_at, row_id, owner),
+            ).rowcount
+            tx.execute(
+                "UPDATE outbox SET locked_until = ? WHERE state = 'LOCKED' AND locked_by = ?",
+                (extend_until, owner),
+            )
+        return done == 1
+
+    def mark_retry(self, row_id: int, owner: str, error: str, next_attempt_at: float) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET state = 'READY', attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = ?, locked_until = NULL, locked_by = NULL"
+                " WHERE id = ? AND state = 'LOCKED' AND locked_by = ?",
+                (error, next_attempt_at, row_id, owner),
+            )
+
+    def mark_failed(self, row_id: int, owner: str, error: str) -> None:
+        """Park the row: only `ocpi-lite outbox retry` sends it again."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET state = 'FAILED', attempts = attempts + 1, last_error = ?,"
+                " locked_until = NULL, locked_by = NULL"
+                " WHERE id = ? AND state = 'LOCKED' AND locked_by = ?",
+                (error, row_id, owner),
+            )
+
+    def release(self, owner: str, peer: int) -> None:
+        """Give back the rows this claimant still holds for a peer, unchanged (no attempt
+        counted), so none of them overtakes the one that just failed."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET state = 'READY', locked_until = NULL, locked_by = NULL"
+                " WHERE state = 'LOCKED' AND locked_by = ? AND peer = ?",
+                (owner, peer),
+            )
+
+    # -- operating ----------------------------------------------------------------------------
+
+    def retry(self, row_ids: list[int] | None, now: float) -> int:
+        """Re-queue parked (FAILED) rows, all of them when `row_ids` is None."""
+        with self.db.transaction() as tx:
+            where, params = "state = 'FAILED'", [now]
+            if row_ids is not None:
+                where += f" AND id IN ({', '.join('?' * len(row_ids))})"
+                params += row_ids
+            return tx.execute(
+                "UPDATE outbox SET state = 'READY', attempts = 0, next_attempt_at = ?"
+                f" WHERE {where}", params,
+            ).rowcount
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.connection().execute("SELECT state, count(*) FROM outbox GROUP BY state")
+        counts = {"READY": 0, "LOCKED": 0, "DONE": 0, "FAILED": 0, "CANCELLED": 0}
+        counts.update(dict(rows.fetchall()))
+        return counts
+
+    def backlog_by_peer(self) -> dict[int, int]:
+        """Rows still to deliver per peer (READY or LOCKED)."""
+        rows = self.db.connection().execute(
+            "SELECT peer, count(*) FROM outbox WHERE state IN ('READY', 'LOCKED') GROUP BY peer"
+        )
+        return dict(rows.fetchall())
+
+    def rows(self, states: tuple[str, ...], limit: int = 100) -> list[OutboxRow]:
+        placeholders = ", ".join("?" * len(states))
+        rows = self.db.connection().execute(
+            "SELECT o.id, o.peer, p.label, c.cdr_key, o.state, o.attempts, o.next_attempt_at,"
+            " o.last_error, o.location FROM outbox o JOIN parties p ON p.id = o.peer"
+            f" JOIN cdrs c ON c.pk = o.cdr WHERE o.state IN ({placeholders}) ORDER BY o.id LIMIT ?",
+            (*states, limit),
+        )
+        return [OutboxRow(*row) for row in rows]
+
+    def next_due(self) -> float | None:
+        """When the earliest READY row becomes due (epoch seconds), for the pusher's sleep."""
+        row = self.db.connection().execute(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'READY'"
+        ).fetchone()
+        return row[0]
