@@ -108,3 +108,11 @@ def test_register_failures_have_clear_messages(tmp_path):
     assert "no peers" in emsp.cli("peers").stdout
     missing = emsp.cli("peers", "update", "NL/XYZ", check=False)
     assert missing.returncode == 1 and "no peer 'NL/XYZ'" in missing.stderr
+
+
+def test_registration_commands_have_help(tmp_path):
+    instance = Instance(tmp_path, "any")
+    for argv in (["register", "--help"], ["peers", "--help"], ["peers", "update", "--help"],
+                 ["peers", "delete", "--help"]):
+        result = instance.cli(*argv)
+        assert "usage:" in result.stdout
