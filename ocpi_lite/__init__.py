@@ -46,5 +46,24 @@ class OcpiLite:
     def wsgi_app(self):
         return self.app
 
+    # -- recording our CDRs (as CPO) ------------------------------------------------------------
+
+    def record_cdr(self, cdr):
+        """Validate and store a CDR (dict, JSON bytes/str or ``models.cdrs.Cdr``) and queue its
+        push, in one transaction; returns the stored ``Cdr``. Recording the identical CDR again
+        is a no-op; the same country_code/party_id/id with other content raises
+        ``ocpi_lite.recording.RecordError`` (so does an invalid CDR, naming the field)."""
+        from .recording import record
+
+        return record(self.store, cdr, self.clock()).cdr
+
+    def credit_cdr(self, cdr_id: str):
+        """Record and queue the credit CDR (id ``ID-C``, negated ``total_cost``) of a recorded CDR.
+        ``cdr_id`` is its id, or ``CC/PID/ID`` when several recorded CDRs share the id.
+        Crediting a credit CDR or crediting twice raises ``RecordError``."""
+        from .recording import credit_cdr
+
+        return credit_cdr(self.store, cdr_id, self.clock())
+
     def close(self) -> None:
         self.store.close()

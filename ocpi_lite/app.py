@@ -14,6 +14,7 @@ from .push.client import OcpiClient
 from .push.http import RequestsSend, Send
 from .resources.credentials import CredentialsResource
 from .resources.cdrs_receiver import CdrsReceiverResource, ReceivedCdrResource
+from .resources.cdrs_sender import CdrsSenderResource
 from .resources.versions import VersionDetailsResource, VersionsResource
 from .store import Store
 from .transport.auth import AuthMiddleware
@@ -50,6 +51,10 @@ def create_app(
     ]
     if "CPO" in roles:
         endpoints.append({"identifier": "cdrs", "role": "SENDER", "url": urls.cdrs_sender()})
+        sender = CdrsSenderResource(store, urls.cdrs_sender(), config.server.page_limit, clock,
+                                    (config.party.country_code, config.party.party_id))
+        app.add_route(urls.route(urls.cdrs_sender()), sender)
+        app.add_route(urls.route(urls.cdrs_sender()) + "/{cdr_id:path}", sender, suffix="one")
     if "EMSP" in roles:
         endpoints.append({"identifier": "cdrs", "role": "RECEIVER", "url": urls.cdrs_receiver()})
         receiver = urls.route(urls.cdrs_receiver())

@@ -86,10 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True, help="a label for the party the token is for")
     create.set_defaults(func=cmd_token_create)
 
-    from . import cli_outbox, cli_peers
+    from . import cli_cdrs, cli_outbox, cli_peers
 
     cli_peers.add_commands(commands, common)
     cli_outbox.add_commands(commands, common)
+    cli_cdrs.add_commands(commands, common)
 
     return parser
 

@@ -1,0 +1,57 @@
+"""CDRs Sender interface (CPO): `GET {cdrs}` paginated, and `GET {cdrs}/{id}` for one CDR.
+
+Only CDRs we recorded are served, each as its stored JSON bytes. A caller sees the CDRs whose
+`cdr_token` country_code/party_id is one of its roles' codes; a HUB sees all of them.
+"""
+
+from __future__ import annotations
+
+from ..store.cdrs import SenderFilter
+from ..store.parties import Caller
+from ..transport.envelope import list_body, object_body, respond_raw
+from ..transport.errors import NotFound
+from ..transport.pagination import next_link, parse_page_request, set_page_headers
+
+
+def visible_recipients(caller: Caller) -> tuple[str, ...] | None:
+    """`CC/PID` codes whose CDRs the caller may see; None: all of them (a HUB)."""
+    if any(role.get("role", "").upper() == "HUB" for role in caller.peer.roles):
+        return None
+    return tuple(f"{country_code}/{party_id}" for country_code, party_id in caller.peer.codes)
+
+
+class CdrsSenderResource:
+    functional_module = True  # routing headers apply; default auth: registered peers only
+
+    def __init__(self, store, base_url: str, page_limit: int, clock, our_party: tuple[str, str]):
+        self.cdrs = store.cdrs
+        self.our_party = (our_party[0].upper(), our_party[1].upper())
+        self.base_url = base_url  # absolute, from public_url: what the Link points to
+        self.page_limit = page_limit
+        self.clock = clock
+
+    def on_get(self, req, resp):
+        page = parse_page_request(req.params, self.page_limit)
+        recipients = visible_recipients(req.context.caller)
+        rows = []
+        if page.limit > 0:  # limit=0: an empty page, and no Link that would loop on itself
+            rows = self.cdrs.sender_page(
+                SenderFilter(recipients, to_us=page.to_us),
+                after=page.lower_bound(), offset=page.sql_offset(), limit=page.limit + 1,
+            )
+        link = None
+        if len(rows) > page.limit:  # one row beyond the page: more follow
+            rows = rows[: page.limit]
+            last = rows[-1]
+            link = next_link(self.base_url, page, len(rows), (last.last_updated_us, last.pk))
+        total = self.cdrs.sender_count(SenderFilter(recipients, page.from_us, page.to_us))
+        set_page_headers(resp, total=total, limit=page.limit, link=link)
+        respond_raw(resp, list_body([row.json for row in rows], self.clock()))
+
+    def on_get_one(self, req, resp, cdr_id: str):
+        matches = self.cdrs.recorded_with_id(cdr_id, visible_recipients(req.context.caller))
+        if not matches:
+            raise NotFound(f"Unknown CDR {cdr_id!r}")
+        # Several parties we host may use the same id: our configured party's comes first.
+        ours = [m for m in matches if (m.country_code.upper(), m.party_id.upper()) == self.our_party]
+        respond_raw(resp, object_body((ours or matches)[0].json, self.clock()))
