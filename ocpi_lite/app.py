@@ -3,6 +3,8 @@ them from the configuration for gunicorn (``gunicorn "ocpi_lite.app:get_app()"``
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from datetime import datetime
 from typing import Callable
@@ -83,4 +85,10 @@ def get_app() -> falcon.App:
         # "worker failed to boot", which stops the master instead of respawning forever.
         print(f"ocpi-lite: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(3) from None
+    ocpi.start()
+    atexit.register(ocpi.stop)  # a worker's graceful exit finishes the delivery in flight
+    # Under --preload this runs in the gunicorn master: the master stops pushing once it forks
+    # and every worker starts a pusher of its own.
+    os.register_at_fork(after_in_parent=lambda: ocpi.stop(timeout=0),
+                        after_in_child=ocpi.after_fork_in_child)
     return ocpi.wsgi_app()

@@ -76,6 +76,11 @@ class Cdrs:
         ).fetchone()
         return _stored(row) if row else None
 
+    def count_received(self) -> int:
+        """How many CDRs peers have pushed to us (the demo and operators watch this)."""
+        return self.db.connection().execute(
+            "SELECT count(*) FROM cdrs WHERE source = ?", (RECEIVED,)
+        ).fetchone()[0]
 
     # -- the CDR Sender (GET /cpo/cdrs): recorded CDRs, per-caller visibility, keyset pages --
     # Its rules are about speed (design §8): keyset seeks and a count cache.
