@@ -32,13 +32,17 @@ class ImportSummary:
 def iter_records(text: str) -> Iterator[tuple[int, bytes | None, str | None]]:
     """(line, raw JSON of one record, None) or (line, None, error) for each record.
 
-    A JSON array is split element by element (each one's line is where it starts); anything
-    else is JSON lines, one record per non-blank line. Broken JSON inside an array cannot be
+    A JSON array is split element by element (each one's line is where it starts); a file
+    holding one JSON object (e.g. a pretty-printed CDR) is one record; anything else is JSON
+    lines, one record per non-blank line. Broken JSON inside an array cannot be
     resynchronised: it is reported once and the rest of the file is not read.
     """
     start = len(text) - len(text.lstrip())
     if text.startswith("[", start):
         yield from _array_records(text, start + 1)
+        return
+    if text.startswith("{", start) and _is_one_object(text, start):
+        yield text.count("\n", 0, start) + 1, text[start:].rstrip().encode(), None
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -73,6 +77,14 @@ def _array_records(text: str, position: int) -> Iterator[tuple[int, bytes | None
         else:
             yield line_at(position), None, "expected ',' or ']' in the JSON array; the rest of the file is not read"
             return
+
+
+def _is_one_object(text: str, start: int) -> bool:
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        return False  # JSON lines with a broken first line, or broken JSON: line by line
+    return not text[end:].strip()
 
 
 def _skip_space(text: str, position: int) -> int:

@@ -87,6 +87,13 @@ def test_import_of_an_empty_array_or_a_missing_file(config_path, tmp_path, capsy
     assert "missing.json: cannot read" in capsys.readouterr().err
 
 
+def test_a_file_holding_one_pretty_printed_cdr_is_one_record(config_path, capsys):
+    assert run(config_path, "import", str(EXAMPLE)) == 0
+    assert capsys.readouterr().out.strip() == "imported 1, unchanged 0, failed 0"
+    assert stored_ids(config_path) == ["12345"]
+    assert [r[0] for r in iter_records('\n\n{"a": 1}\n{"b": 2}\n')] == [3, 4]  # JSON lines
+
+
 def test_broken_array_is_reported_once_and_reading_stops():
     records = list(iter_records('[\n{"a": 1},\n{"b": \n, {"c": 3}]'))
     assert records[0] == (2, b'{"a": 1}', None)
