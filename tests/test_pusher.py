@@ -51,11 +51,13 @@ class FakeReceiver:
         self.script = list(script) or [(201, 1000)]
         self.requests: list[tuple[str, str, dict, bytes]] = []
         self.lock = threading.Lock()
+        self.after_request = lambda: None  # tests hook events that happen mid-delivery
 
     def __call__(self, method, url, *, headers, body, timeout):
         with self.lock:
             self.requests.append((method, url, headers, body))
             step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        self.after_request()
         if isinstance(step, Exception):
             raise step
         status, code = step
@@ -265,3 +267,13 @@ def test_thread_is_woken_at_once_and_stops_cleanly(cpo):
     assert time.monotonic() - started < 1.0
     thread.stop()
     assert not thread.running
+
+
+def test_a_stopping_pusher_gives_its_claim_back(cpo):
+    receiver, clock = FakeReceiver(), Clock()
+    for n in range(3):
+        queue(cpo, n)
+    pusher = make_pusher(cpo, receiver, clock)
+    receiver.after_request = pusher.stopping.set  # shutdown arrives while a CDR is in flight
+    assert pusher.drain_once(clock()).delivered == 1
+    assert states(cpo) == {"DONE": 1, "READY": 2}  # not LOCKED: a restart need not wait

@@ -61,12 +61,18 @@ class Pusher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # Long enough for one send to time out and its outcome to be written.
         self.lease = config.timeout * 2 + 5
+        # Set on shutdown: finish the send in flight, give the rest of the claim back at once
+        # so a restarted worker need not wait for the lease to expire.
+        self.stopping = threading.Event()
 
     def drain_once(self, now: float) -> DrainResult:
         """Claim what is due, deliver it peer by peer in record order, record each outcome."""
         result = DrainResult()
         for queue in self.store.outbox.claim(self.owner, now, self.lease, self.batch):
-            self._deliver_queue(queue, now, result)
+            if self.stopping.is_set():
+                self.store.outbox.release(self.owner, queue[0].peer)
+            else:
+                self._deliver_queue(queue, now, result)
         return result
 
     def _deliver_queue(self, queue: list[Claimed], now: float, result: DrainResult) -> None:
@@ -76,6 +82,9 @@ class Pusher:
             self.store.outbox.release(self.owner, queue[0].peer)  # unregistered meanwhile
             return
         for row in queue:
+            if self.stopping.is_set():
+                self.store.outbox.release(self.owner, row.peer)
+                return
             outcome = self._send(row, peer, url)
             if outcome is None:  # delivered
                 result.delivered += 1
@@ -151,6 +160,7 @@ class PusherThread:
         if self._thread and self._thread.is_alive():
             return
         self._stop.clear()
+        self.pusher.stopping.clear()
         self._thread = threading.Thread(target=self._run, name="ocpi-lite-pusher", daemon=True)
         self._thread.start()
 
@@ -159,6 +169,7 @@ class PusherThread:
 
     def stop(self, timeout: float | None = 10.0) -> None:
         self._stop.set()
+        self.pusher.stopping.set()
         self._wake.set()
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout)
