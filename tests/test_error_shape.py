@@ -48,6 +48,7 @@ def test_every_route_and_method_answers_the_envelope(full_instance):
     paths = route_paths(full_instance.app)
     assert "/ocpi/versions" in paths and "/ocpi/2.2.1" in paths
     assert "/ocpi/2.2.1/credentials" in paths
+    assert "/ocpi/2.2.1/cpo/cdrs" in paths and "/ocpi/2.2.1/cpo/cdrs/X1" in paths
     seen_statuses = set()
     for number, path in enumerate(paths):
         # A fresh registered peer per path: a DELETE on credentials unregisters its sender.
