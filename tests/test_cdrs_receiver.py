@@ -14,7 +14,7 @@ from ocpi_lite import OcpiLite
 from ocpi_lite.models.cdrs import Cdr
 from ocpi_lite.store.cdrs import RECORDED
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ocpi" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "ocpi_examples"
 PUBLIC = "http://127.0.0.1:8000/ocpi"
 RECEIVER = "/ocpi/2.2.1/emsp/cdrs"
 CPO_TOKEN = "cpo-token"

@@ -15,7 +15,7 @@ from ocpi_lite.models.common import format_datetime
 from ocpi_lite.recording import decode_cdr
 from ocpi_lite.store import Store
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 URL = "/ocpi/2.2.1/cpo/cdrs"
 BASE = datetime(2025, 3, 1, tzinfo=timezone.utc)
 PAGE_LIMIT = 10

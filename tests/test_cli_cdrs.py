@@ -11,7 +11,7 @@ from ocpi_lite.cli import main
 from ocpi_lite.importing import iter_records
 from ocpi_lite.store import Store
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 
 
 def cdr(number: int, **changes) -> dict:

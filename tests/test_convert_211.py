@@ -21,7 +21,7 @@ from ocpi_lite.models.convert_211 import (
 )
 
 HERE = Path(__file__).resolve().parent
-EXAMPLE_221 = HERE.parents[1] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE_221 = HERE / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 EXAMPLE_211 = HERE / "examples/v2_1_1_cdr_example.json"
 CPO = ("BE", "BEC")
 EMSP = ("DE", "TNM")

@@ -10,7 +10,7 @@ import pytest
 from ocpi_lite.models.cdrs import Cdr, outbound_problem
 from ocpi_lite.models.common import describe_validation_error, parse_datetime
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ocpi" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "ocpi_examples"
 decoder = msgspec.json.Decoder(Cdr)
 
 

@@ -23,7 +23,7 @@ from ocpi_lite.push.pusher import Pusher, PusherThread
 from ocpi_lite.store import Store
 from ocpi_lite.store.cdrs import RECORDED
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 RECEIVER_URL = "http://emsp.test/ocpi/2.2.1/emsp/cdrs"
 T0 = 1_800_000_000.0
 

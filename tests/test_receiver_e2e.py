@@ -14,7 +14,7 @@ from servers import Instance
 
 from ocpi_lite.store import Store
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ocpi" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "ocpi_examples"
 TOKEN = "e2e-cpo-token"
 HEADERS = {"Authorization": "Token " + base64.b64encode(TOKEN.encode()).decode()}
 

@@ -10,7 +10,7 @@ from conftest import add_registered_peer
 from ocpi_lite.models.cdrs import Cdr
 from ocpi_lite.recording import RecordError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 
 
 def example(**changes) -> dict:

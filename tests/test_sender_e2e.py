@@ -14,7 +14,7 @@ from ocpi_lite.models.common import to_epoch_us
 from ocpi_lite.samples import sample_cdr
 from ocpi_lite.store import Store
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/ocpi/examples/official/v2_2_1-d2__cdr_example.json"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures/ocpi_examples/official/v2_2_1-d2__cdr_example.json"
 # Per 200 CDRs: 68 for A, 67 for B, 65 for C → 3,400 (a multiple of the page limit 100),
 # 3,350 and 3,250.
 EMSPS = {"a": ("NL", "EMA"), "b": ("NL", "EMB"), "c": ("BE", "EMC")}
