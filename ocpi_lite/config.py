@@ -44,6 +44,10 @@ class ServerConfig(ConfigSection):
     database: Annotated[str, Meta(min_length=1)] = "ocpi_lite.db"
     page_limit: Annotated[int, Meta(ge=1, le=10000)] = 100
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 1048576
+    # OCPI versions served and negotiated; 2.2.1 is preferred when a peer offers both.
+    versions: Annotated[list[Literal["2.1.1", "2.2.1"]], Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["2.1.1", "2.2.1"]
+    )
 
 
 class PushConfig(ConfigSection):

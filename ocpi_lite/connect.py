@@ -11,11 +11,8 @@ from datetime import datetime
 from typing import Callable
 from urllib.parse import urlsplit
 
-import msgspec
-
 from .config import Config
 from .models.common import format_datetime
-from .models.credentials import Credentials
 from .push.client import ClientError, HttpStatusError, OcpiClient, OcpiStatusError, Unreachable
 from .registration import (
     PeerApi,
@@ -25,6 +22,7 @@ from .registration import (
     new_token,
     our_credentials,
     peer_label,
+    peer_roles,
 )
 from .store import Store
 from .store.parties import Connection, Peer
@@ -106,11 +104,12 @@ class Connector:
 
     def _discover(self, versions_url: str, token: str, version: str | None = None) -> PeerApi:
         try:
-            return discover(self.client, versions_url, token, version)
+            return discover(self.client, versions_url, token, version, self.config.server.versions)
         except UnableToUseClientApi as exc:
             raise ConnectError(_explain_fetch(exc)) from None
         except UnsupportedVersion as exc:
-            raise ConnectError(f"{exc.message} (ocpi_lite speaks 2.2.1)") from None
+            raise ConnectError(f"{exc.message} (configured: [server] versions ="
+                               f" {', '.join(self.config.server.versions)})") from None
 
     def _credentials_url(self, api: PeerApi) -> str:
         # The spec: a Sender that cannot find the endpoints it expects does not POST.
@@ -120,8 +119,8 @@ class Connector:
             raise ConnectError(exc.message) from None
 
     def _send_credentials(self, method: str, url: str, token: str, api: PeerApi,
-                          token_b: str) -> Credentials:
-        ours = our_credentials(self.config, token_b)
+                          token_b: str):
+        ours = our_credentials(self.config, token_b, api.version)
         send = self.client.post_credentials if method == "POST" else self.client.put_credentials
         try:
             return send(url, token, api.use_base64, ours)
@@ -147,9 +146,8 @@ class Connector:
         except ClientError as exc:
             raise ConnectError(f"the peer's answer is not usable: {exc}") from None
 
-    def _save(self, party: int, api: PeerApi, theirs: Credentials, token_b: str,
-              from_state: str) -> None:
-        roles = msgspec.to_builtins(theirs.roles)
+    def _save(self, party: int, api: PeerApi, theirs, token_b: str, from_state: str) -> None:
+        roles = peer_roles(theirs, self.config.party.roles, api)
         try:
             check_endpoints(self.config.party.roles, roles, api)
         except NoMatchingEndpoints as exc:

@@ -17,7 +17,7 @@ import msgspec
 
 from .config import Config
 from .models.common import format_datetime
-from .models.credentials import BusinessDetails, Credentials, CredentialsRole
+from .models.credentials import BusinessDetails, Credentials, Credentials211, CredentialsRole
 from .push.client import ClientError, HttpStatusError, OcpiClient
 from .store import Store
 from .store.parties import REGISTRATION_ONLY, Caller, Connection
@@ -27,7 +27,7 @@ from .transport.errors import (
     UnableToUseClientApi,
     UnsupportedVersion,
 )
-from .urls import Urls
+from .urls import V211, V221, Urls
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class VersionRules:
 
 # Most preferred first: the client side picks the first one the peer offers too.
 SUPPORTED_VERSIONS: dict[str, VersionRules] = {
-    "2.2.1": VersionRules(header_base64=True),
+    V221: VersionRules(header_base64=True),
+    V211: VersionRules(header_base64=False),  # 2.1.1 peers expect the raw token
 }
 
 
@@ -48,10 +49,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def our_credentials(config: Config, token: str) -> Credentials:
-    """Our credentials object: one role per configured role, all with our business details."""
+def our_credentials(config: Config, token: str,
+                    version: str = V221) -> Credentials | Credentials211:
+    """Our credentials object: one role per configured role, all with our business details.
+    In 2.1.1 the object is flat: our party once (every configured role shares it)."""
     party = config.party
     details = BusinessDetails(name=party.name, website=party.website)
+    if version == V211:
+        return Credentials211(token=token, url=Urls(config.public_url).versions(),
+                              business_details=details, party_id=party.party_id,
+                              country_code=party.country_code)
     return Credentials(
         token=token,
         url=Urls(config.public_url).versions(),
@@ -80,20 +87,22 @@ class PeerApi:
 
 
 def discover(client: OcpiClient, versions_url: str, token: str,
-             version: str | None = None) -> PeerApi:
-    """GET the peer's versions, choose `version` (or the best mutual one), GET its details.
+             version: str | None = None, ours: list[str] | None = None) -> PeerApi:
+    """GET the peer's versions, choose `version` (or the best mutual one among `ours`, our
+    configured versions), GET its details.
 
     Raises UnableToUseClientApi (3001, its ``__cause__`` the ClientError) when a request fails
     or a reply is not what OCPI says, UnsupportedVersion (3002) when there is no mutual version."""
     versions, use_base64 = _get_versions(client, versions_url, token)
     offered = {v.version: v.url for v in versions}
-    wanted = [version] if version else list(SUPPORTED_VERSIONS)
+    wanted = [version] if version else [v for v in SUPPORTED_VERSIONS if v in (ours or [V221])]
     chosen = next((v for v in wanted if v in offered), None)
     if chosen is None:
         raise UnsupportedVersion(
             f"No mutual version: {versions_url} offers {', '.join(sorted(offered)) or 'none'};"
             f" we need {' or '.join(wanted)}"
         )
+    use_base64 = use_base64 and SUPPORTED_VERSIONS[chosen].header_base64
     try:
         details = client.get_details(offered[chosen], token, use_base64)
     except ClientError as exc:
@@ -141,6 +150,23 @@ def check_endpoints(our_roles: list[str], peer_roles: list[dict], api: PeerApi) 
     )
 
 
+def peer_roles(theirs: Credentials | Credentials211, our_roles: list[str],
+               api: PeerApi) -> list[dict]:
+    """The peer's CredentialsRoles. A 2.1.1 peer's flat object becomes one role, inferred
+    (README, "Decisions"): the peer is EMSP if we are CPO, CPO if we are EMSP; if we are
+    both, CPO when its endpoint URLs say `/cpo/` (2.1.1 details have no roles), else EMSP."""
+    if isinstance(theirs, Credentials):
+        return msgspec.to_builtins(theirs.roles)
+    if set(our_roles) == {"CPO"}:
+        role = "EMSP"
+    elif set(our_roles) == {"EMSP"}:
+        role = "CPO"
+    else:
+        role = "CPO" if any("/cpo/" in e["url"].lower() for e in api.endpoints) else "EMSP"
+    return [{"role": role, "business_details": msgspec.to_builtins(theirs.business_details),
+             "party_id": theirs.party_id, "country_code": theirs.country_code}]
+
+
 def peer_label(roles: list[dict]) -> str:
     return roles[0]["business_details"]["name"] if roles else "peer"
 
@@ -166,27 +192,29 @@ class Handshake:
         elif caller.token_kind == REGISTRATION_ONLY or peer.state != "REGISTERED":
             raise MethodNotAllowed("Not registered: POST the credentials first")
 
-    def register(self, caller: Caller, theirs: Credentials) -> Credentials:
+    def register(self, caller: Caller, theirs: Credentials | Credentials211):
         """POST: on success token A is revoked and token C issued; on any failure nothing is
         stored and token A stays usable for a retry."""
         return self._exchange(caller, theirs, from_state="INVITED")
 
-    def update(self, caller: Caller, theirs: Credentials) -> Credentials:
+    def update(self, caller: Caller, theirs: Credentials | Credentials211):
         """PUT: the caller's current token keeps working until this exchange has succeeded."""
         return self._exchange(caller, theirs, from_state="REGISTERED")
 
     def unregister(self, caller: Caller) -> None:
         self.store.parties.unregister(caller.peer.id, self._now())
 
-    def _exchange(self, caller: Caller, theirs: Credentials, from_state: str) -> Credentials:
-        roles = msgspec.to_builtins(theirs.roles)
+    def _exchange(self, caller: Caller, theirs: Credentials | Credentials211, from_state: str):
+        # The version is the one of the endpoint POSTed to: the peer must offer it too.
+        api = discover(self.client, theirs.url, theirs.token, self.version)
+        # After discovery: a 2.1.1 peer's role is inferred from its endpoints.
+        roles = peer_roles(theirs, self.config.party.roles, api)
         taken = self.store.parties.registered_with_roles(roles, other_than=caller.peer.id)
         if taken is not None:
             raise MethodNotAllowed(
                 f"A party with these roles is already registered ({'/'.join(taken.codes[0])});"
                 " it must use PUT with its own token"
             )
-        api = discover(self.client, theirs.url, theirs.token, self.version)
         check_endpoints(self.config.party.roles, roles, api)
         token = new_token()
         connection = Connection(
@@ -199,7 +227,7 @@ class Handshake:
         )
         if not saved:  # a concurrent POST/PUT/DELETE for the same party finished first
             raise MethodNotAllowed("The registration changed while this request ran")
-        return our_credentials(self.config, token)
+        return our_credentials(self.config, token, self.version)
 
     def _now(self) -> str:
         return format_datetime(self.clock())

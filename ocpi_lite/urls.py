@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 V221 = "2.2.1"
+V211 = "2.1.1"
 
 
 class Urls:

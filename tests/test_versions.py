@@ -10,7 +10,9 @@ def test_versions_list_with_registration_token(client, registration_token):
     assert response.status_int == 200
     body = decode(response)
     assert body["status_code"] == 1000
-    assert body["data"] == [{"version": "2.2.1", "url": "http://127.0.0.1:8000/ocpi/2.2.1"}]
+    # Both versions by default (`[server] versions`), the preferred 2.2.1 first.
+    assert body["data"] == [{"version": "2.2.1", "url": "http://127.0.0.1:8000/ocpi/2.2.1"},
+                            {"version": "2.1.1", "url": "http://127.0.0.1:8000/ocpi/2.1.1"}]
 
 
 def test_raw_token_form_is_accepted(client, registration_token):

@@ -35,3 +35,13 @@ class Credentials(OcpiObject):
     token: Token
     url: Url
     roles: Annotated[list[CredentialsRole], Meta(min_length=1)]
+
+
+class Credentials211(OcpiObject):
+    """The 2.1.1 credentials object: flat, one party, no roles (digest §3.4)."""
+
+    token: Token
+    url: Url
+    business_details: BusinessDetails
+    party_id: PartyId
+    country_code: CountryCode

@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 import msgspec
 
-from ..models.credentials import Credentials
 from ..models.versions import Version, VersionDetails
 from .http import HttpResponse, Send, TransportError
 
@@ -137,14 +136,13 @@ class OcpiClient:
     def get_details(self, url: str, token: str, use_base64: bool = True) -> VersionDetails:
         return self.fetch("GET", url, token, use_base64, VersionDetails)
 
-    def post_credentials(self, url: str, token: str, use_base64: bool,
-                         ours: Credentials) -> Credentials:
-        return self.fetch("POST", url, token, use_base64, Credentials,
+    # The peer answers with a credentials object of the version we send (2.2.1 or 2.1.1).
+    def post_credentials(self, url: str, token: str, use_base64: bool, ours):
+        return self.fetch("POST", url, token, use_base64, type(ours),
                           body=msgspec.json.encode(ours))
 
-    def put_credentials(self, url: str, token: str, use_base64: bool,
-                        ours: Credentials) -> Credentials:
-        return self.fetch("PUT", url, token, use_base64, Credentials,
+    def put_credentials(self, url: str, token: str, use_base64: bool, ours):
+        return self.fetch("PUT", url, token, use_base64, type(ours),
                           body=msgspec.json.encode(ours))
 
     def delete_credentials(self, url: str, token: str, use_base64: bool) -> None:

@@ -19,6 +19,7 @@ from typing import Callable
 
 from ..config import PushConfig
 from ..models.common import format_datetime
+from ..models.convert_211 import Skip, cdr_json_down
 from ..store import Store
 from ..store.outbox import Claimed
 from .client import (
@@ -111,11 +112,15 @@ class Pusher:
 
     def _send(self, row: Claimed, peer, url: str) -> tuple[bool, str] | None:
         """None when delivered, else (retry?, reason)."""
-        routing = tuple(row.cdr_recipient.split("/", 1))
+        body, routing = row.cdr_json, tuple(row.cdr_recipient.split("/", 1))
+        if peer.version == "2.1.1":
+            # Stored in 2.2.1 form; a 2.1.1 peer gets it converted and no routing headers.
+            body, routing = cdr_json_down(row.cdr_json), None
+            if isinstance(body, Skip):
+                return False, f"not sendable over OCPI 2.1.1: {body.reason}"
         try:
             response, _ = self.client.request(
-                "POST", url, peer.token_out, peer.token_out_base64, body=row.cdr_json,
-                routing=routing,
+                "POST", url, peer.token_out, peer.token_out_base64, body=body, routing=routing,
             )
         except OcpiStatusError as exc:
             # 2xxx: the receiver refuses this CDR; 3xxx and others: its trouble, try again.

@@ -6,11 +6,13 @@ Only CDRs we recorded are served, each as its stored JSON bytes. A caller sees t
 
 from __future__ import annotations
 
+from ..models.convert_211 import Skip, cdr_json_down
 from ..store.cdrs import SenderFilter
 from ..store.parties import Caller
 from ..transport.envelope import list_body, object_body, respond_raw
 from ..transport.errors import NotFound
 from ..transport.pagination import next_link, parse_page_request, set_page_headers
+from ..urls import V211, V221
 
 
 def visible_recipients(caller: Caller) -> tuple[str, ...] | None:
@@ -23,12 +25,16 @@ def visible_recipients(caller: Caller) -> tuple[str, ...] | None:
 class CdrsSenderResource:
     functional_module = True  # routing headers apply; default auth: registered peers only
 
-    def __init__(self, store, base_url: str, page_limit: int, clock, our_party: tuple[str, str]):
+    def __init__(self, store, base_url: str, page_limit: int, clock, our_party: tuple[str, str],
+                 version: str = V221):
         self.cdrs = store.cdrs
         self.our_party = (our_party[0].upper(), our_party[1].upper())
         self.base_url = base_url  # absolute, from public_url: what the Link points to
         self.page_limit = page_limit
         self.clock = clock
+        # 2.1.1: each stored CDR is converted down (decoded and re-encoded: unavoidable), and
+        # credit CDRs, which 2.1.1 cannot express, are left out in SQL so counts stay exact.
+        self.v211 = version == V211
 
     def on_get(self, req, resp):
         page = parse_page_request(req.params, self.page_limit)
@@ -36,7 +42,7 @@ class CdrsSenderResource:
         rows = []
         if page.limit > 0:  # limit=0: an empty page, and no Link that would loop on itself
             rows = self.cdrs.sender_page(
-                SenderFilter(recipients, to_us=page.to_us),
+                SenderFilter(recipients, to_us=page.to_us, non_credit_only=self.v211),
                 after=page.lower_bound(), offset=page.sql_offset(), limit=page.limit + 1,
             )
         link = None
@@ -44,9 +50,13 @@ class CdrsSenderResource:
             rows = rows[: page.limit]
             last = rows[-1]
             link = next_link(self.base_url, page, len(rows), (last.last_updated_us, last.pk))
-        total = self.cdrs.sender_count(SenderFilter(recipients, page.from_us, page.to_us))
+        total = self.cdrs.sender_count(SenderFilter(recipients, page.from_us, page.to_us,
+                                                    non_credit_only=self.v211))
         set_page_headers(resp, total=total, limit=page.limit, link=link)
-        respond_raw(resp, list_body([row.json for row in rows], self.clock()))
+        bodies = [row.json for row in rows]
+        if self.v211:
+            bodies = [b for b in map(cdr_json_down, bodies) if not isinstance(b, Skip)]
+        respond_raw(resp, list_body(bodies, self.clock()))
 
     def on_get_one(self, req, resp, cdr_id: str):
         matches = self.cdrs.recorded_with_id(cdr_id, visible_recipients(req.context.caller))
@@ -54,4 +64,9 @@ class CdrsSenderResource:
             raise NotFound(f"Unknown CDR {cdr_id!r}")
         # Several parties we host may use the same id: our configured party's comes first.
         ours = [m for m in matches if (m.country_code.upper(), m.party_id.upper()) == self.our_party]
-        respond_raw(resp, object_body((ours or matches)[0].json, self.clock()))
+        body = (ours or matches)[0].json
+        if self.v211:
+            body = cdr_json_down(body)
+            if isinstance(body, Skip):
+                raise NotFound(f"CDR {cdr_id!r} has no OCPI 2.1.1 form: {body.reason}")
+        respond_raw(resp, object_body(body, self.clock()))

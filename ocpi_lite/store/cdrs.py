@@ -102,6 +102,8 @@ class Cdrs:
         if where.to_us is not None:
             conditions.append("last_updated_us < ?")
             params.append(where.to_us)
+        if where.non_credit_only:
+            conditions.append("credit = 0")
         select = "SELECT last_updated_us, pk, json FROM cdrs WHERE "
         order = " ORDER BY last_updated_us, pk"
         if where.recipients is None or len(where.recipients) == 1:
@@ -147,6 +149,8 @@ class Cdrs:
             if where.to_us is not None:
                 conditions.append("last_updated_us < ?")
                 params.append(where.to_us)
+            if where.non_credit_only:
+                conditions.append("credit = 0")
             sql = "SELECT count(*) FROM cdrs WHERE " + " AND ".join(conditions)
             cache[where] = conn.execute(sql, params).fetchone()[0]
         return cache[where]
@@ -200,6 +204,7 @@ class SenderFilter:
     recipients: tuple[str, ...] | None
     from_us: int | None = None  # inclusive
     to_us: int | None = None  # exclusive
+    non_credit_only: bool = False  # 2.1.1 callers: credit CDRs do not exist in 2.1.1
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from .db import Database
 
 PENDING_STATES = ("READY", "LOCKED")
 
-# A peer gets pushes when it is registered and lists a cdrs RECEIVER endpoint.
+# A peer gets pushes when it is registered and lists a cdrs RECEIVER endpoint. 2.1.1
+# endpoints have no role: a 2.1.1 eMSP's own `cdrs` endpoint is its Receiver.
 _RECEIVING_PEERS = """
     SELECT DISTINCT p.id FROM parties p
     JOIN party_codes c ON c.party = p.id
@@ -25,7 +26,9 @@ _RECEIVING_PEERS = """
       AND EXISTS (
           SELECT 1 FROM json_each(p.endpoints) e
           WHERE json_extract(e.value, '$.identifier') = 'cdrs'
-            AND json_extract(e.value, '$.role') = 'RECEIVER'
+            AND (json_extract(e.value, '$.role') = 'RECEIVER'
+                 OR (p.version = '2.1.1' AND c.role = 'EMSP'
+                     AND json_extract(e.value, '$.role') IS NULL))
       )
 """
 
