@@ -30,19 +30,22 @@ class Instance:
     """One ocpi_lite instance: its config file, database and (when started) gunicorn."""
 
     def __init__(self, directory: Path, name: str, *, roles=("CPO",), country_code="NL",
-                 party_id="LIT", port: int | None = None, push: dict | None = None):
+                 party_id="LIT", port: int | None = None, push: dict | None = None,
+                 server: dict | None = None):
         self.dir = directory / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.public_url = f"http://127.0.0.1:{self.port}/ocpi"
         self.config_path = self.dir / "ocpi_lite.toml"
         push_lines = "".join(f"{k} = {_toml(v)}\n" for k, v in (push or {}).items())
+        server_lines = "".join(f"{k} = {_toml(v)}\n" for k, v in (server or {}).items())
         self.config_path.write_text(
             "[party]\n"
             f'country_code = "{country_code}"\nparty_id = "{party_id}"\n'
             f"roles = [{', '.join(_toml(r) for r in roles)}]\nname = \"{name}\"\n"
             "[server]\n"
             f'public_url = "{self.public_url}"\ndatabase = "{self.dir / "ocpi.db"}"\n'
+            f"{server_lines}"
             f"[push]\n{push_lines}"
         )
         self.process: subprocess.Popen | None = None
@@ -120,4 +123,6 @@ def _toml(value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return f"[{', '.join(_toml(v) for v in value)}]"
     return repr(value)
