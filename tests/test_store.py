@@ -44,3 +44,22 @@ def test_transaction_rolls_back_on_error(tmp_path):
         pass
     assert store.db.connection().execute("SELECT count(*) FROM parties").fetchone() == (0,)
     store.close()
+
+
+def _open_and_close(path: str) -> None:
+    Store(path).close()
+
+
+def test_many_processes_opening_a_new_file_at_once(tmp_path):
+    """gunicorn workers boot together on a fresh database: none may fail with "locked"."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_number in range(8):
+        path = str(tmp_path / f"fresh{round_number}.db")
+        workers = [context.Process(target=_open_and_close, args=(path,)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert [w.exitcode for w in workers] == [0] * 6
