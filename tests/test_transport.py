@@ -93,7 +93,7 @@ def test_unexpected_exception_is_500_3000_without_traceback(tmp_path, caplog):
             super().__init__(path)
 
             class Parties:
-                def authenticate(self, token):
+                def authenticate_first(self, tokens):
                     raise RuntimeError("secret internals")
 
             self.parties = Parties()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
 from ..models.cdrs import Cdr
 from ..models.common import to_epoch_us
@@ -121,7 +123,8 @@ class Cdrs:
             for recipient in where.recipients:
                 all_params += [*params, recipient, offset + limit]
             rows = self.db.connection().execute(sql, (*all_params, limit, offset))
-        return [PageRow(row[0], row[1], bytes(row[2])) for row in rows]
+        # Rows become PageRows in C: a frozen dataclass per row cost ~1 µs, a third of a page.
+        return list(map(_page_row, rows))
 
     def sender_count(self, where: SenderFilter) -> int:
         """How many recorded CDRs match, cached until the database changes.
@@ -207,8 +210,10 @@ class SenderFilter:
     non_credit_only: bool = False  # 2.1.1 callers: credit CDRs do not exist in 2.1.1
 
 
-@dataclass(frozen=True)
-class PageRow:
+class PageRow(NamedTuple):
     last_updated_us: int
     pk: int
     json: bytes
+
+
+_page_row = partial(tuple.__new__, PageRow)  # (last_updated_us, pk, json) row → PageRow

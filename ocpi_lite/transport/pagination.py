@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import falcon
 
@@ -67,13 +67,15 @@ def next_link(base_url: str, page: PageRequest, served: int,
               last_position: tuple[int, int]) -> str:
     """`Link` to the page after one that served `served` objects ending at `last_position`:
     absolute, with offset, limit, every filter, and the cursor."""
-    query = {"offset": page.offset + served, "limit": page.limit}
+    # Built by hand, as urlencode would (quote_plus, ":" kept): urlencode cost a sixth of a
+    # page. Integers and the cursor (digits and ".") need no quoting.
+    query = f"offset={page.offset + served}&limit={page.limit}"
     if page.date_from is not None:
-        query["date_from"] = page.date_from
+        query += "&date_from=" + quote_plus(page.date_from, safe=":")
     if page.date_to is not None:
-        query["date_to"] = page.date_to
-    query[AFTER] = f"{last_position[0]}.{last_position[1]}"
-    return f'<{base_url}?{urlencode(query, safe=":")}>; rel="next"'
+        query += "&date_to=" + quote_plus(page.date_to, safe=":")
+    query += f"&{AFTER}={last_position[0]}.{last_position[1]}"
+    return f'<{base_url}?{query}>; rel="next"'
 
 
 def set_page_headers(resp: falcon.Response, *, total: int, limit: int, link: str | None) -> None:
