@@ -732,15 +732,21 @@ def measure(args, folder: Path, servers: list[Server]) -> dict:
 
 
 def ratios(result: dict) -> dict:
+    """Median over rounds of the ratio within each round: figures of one round ran seconds
+    apart, so a machine busier in one round than in another moves both sides of its ratio."""
     f = result["figures"]
-    hello, page0 = f["hello"]["rps"], f["page_offset0"]["rps"]
+
+    def ratio(name: str, base: str) -> float:
+        pairs = zip(f[name]["runs"], f[base]["runs"])
+        return statistics.median(run["rps"] / base_run["rps"] for run, base_run in pairs)
+
     return {
-        "page_offset0_vs_hello": page0 / hello,
-        "page_middle_link_vs_offset0": f["page_middle_link"]["rps"] / page0,
-        "page_middle_offset_vs_offset0": f["page_middle_offset"]["rps"] / page0,
-        "page_last_link_vs_offset0": f["page_last_link"]["rps"] / page0,
-        "page_last_offset_vs_offset0": f["page_last_offset"]["rps"] / page0,
-        "receiver_post_vs_hello": f["receiver_post"]["rps"] / hello,
+        "page_offset0_vs_hello": ratio("page_offset0", "hello"),
+        "page_middle_link_vs_offset0": ratio("page_middle_link", "page_offset0"),
+        "page_middle_offset_vs_offset0": ratio("page_middle_offset", "page_offset0"),
+        "page_last_link_vs_offset0": ratio("page_last_link", "page_offset0"),
+        "page_last_offset_vs_offset0": ratio("page_last_offset", "page_offset0"),
+        "receiver_post_vs_hello": ratio("receiver_post", "hello"),
     }
 
 
@@ -780,20 +786,23 @@ def targets(result: dict) -> list[dict]:
 
 def table(result: dict) -> str:
     m, s = result["machine"], result["settings"]
-    hello = result["figures"]["hello"]["rps"]
     lines = [
         f"ocpi_lite benchmark, {m['date']}: {m['cores']} cores ({m['cpu']}), Python {m['python']},"
         f" SQLite {m['sqlite']}, gunicorn {m['gunicorn']} ({s['workers']} sync workers),"
         f" falcon {m['falcon']}",
         f"{s['cdrs']:,} CDRs ({result['visible_cdrs']:,} visible to the peer), {PAGE}-CDR pages,"
         f" {s['connections']} connections, {s['duration_s']:g} s per run,"
-        f" median of {s['repeats']}; load: {result['load_generator']}",
+        f" median of {s['repeats']} (ratios: median of each round's ratio);"
+        f" load: {result['load_generator']}",
         "",
         f"| {'what':34} | {'req/s':>8} | {'× hello':>7} | {'p50 ms':>6} | {'p99 ms':>6} |",
         f"|{'-' * 36}|{'-' * 10}:|{'-' * 8}:|{'-' * 7}:|{'-' * 7}:|",
     ]
+    hello_runs = [run["rps"] for run in result["figures"]["hello"]["runs"]]
     for figure in result["figures"].values():
-        lines.append(f"| {figure['label']:34} | {figure['rps']:8,.0f} | {figure['rps'] / hello:7.2f} |"
+        versus_hello = statistics.median(
+            run["rps"] / base for run, base in zip(figure["runs"], hello_runs))
+        lines.append(f"| {figure['label']:34} | {figure['rps']:8,.0f} | {versus_hello:7.2f} |"
                      f" {figure['p50_ms']:6.2f} | {figure['p99_ms']:6.2f} |")
     push = result["push"]
     idle_worker, idle_total = ocpi_rss(result, "memory_idle")
