@@ -107,6 +107,14 @@ class OcpiLite:
         if self._pusher_thread is not None:
             self._pusher_thread.wake()
 
+    def before_fork(self) -> None:
+        """In a process about to fork (the gunicorn master under --preload): stop this
+        process's pusher and close its database connections. SQLite forbids carrying an open
+        connection into a child: even closing it there can release the child's own locks or
+        checkpoint and delete the WAL under the other processes."""
+        self.stop(timeout=self.config.push.timeout + 5)
+        self.store.db.close()
+
     def after_fork_in_child(self) -> None:
         """In a forked worker: fresh DB connections and a fresh pusher thread (threads do not
         survive fork; gunicorn --preload forks after get_app())."""

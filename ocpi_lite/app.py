@@ -113,8 +113,8 @@ def get_app() -> falcon.App:
         raise SystemExit(3) from None
     ocpi.start()
     atexit.register(ocpi.stop)  # a worker's graceful exit finishes the delivery in flight
-    # Under --preload this runs in the gunicorn master: the master stops pushing once it forks
-    # and every worker starts a pusher of its own.
-    os.register_at_fork(after_in_parent=lambda: ocpi.stop(timeout=0),
-                        after_in_child=ocpi.after_fork_in_child)
+    # Under --preload this runs in the gunicorn master: before each fork the master stops its
+    # pusher and closes its connections (none may cross a fork), and every worker starts a
+    # pusher of its own.
+    os.register_at_fork(before=ocpi.before_fork, after_in_child=ocpi.after_fork_in_child)
     return ocpi.wsgi_app()

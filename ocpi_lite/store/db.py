@@ -49,6 +49,11 @@ def _acquire_file_lock(fd: int | None) -> int | None:
             delay = min(delay * 2, 0.002)
 
 
+# Connections (and lock files) a forked child inherited: referenced for the child's life so
+# that they are never closed there. Close connections before forking to have none.
+_INHERITED: list = []
+
+
 class Database:
     """One SQLite file shared by every thread and process of an instance.
 
@@ -136,8 +141,10 @@ class Database:
         return self.connection().execute("PRAGMA data_version").fetchone()[0]
 
     def after_fork(self) -> None:
-        """In a forked child: drop, unused, the connections inherited from the parent (SQLite
-        forbids carrying one across fork); threads of the child open their own."""
+        """In a forked child: set aside, unused and never closed, any connection inherited from
+        the parent (SQLite forbids using one across fork, and closing it in the child could
+        release the child's own locks); threads of the child open their own."""
+        _INHERITED.append((self._local, self._all, self._lock_fds))
         self._local = threading.local()
         self._all = []
         self._lock_fds = []  # the parent's stay open in it: they share its file locks
