@@ -16,10 +16,16 @@ FIGURES = ["hello", "page_offset0", "page_middle_link", "page_middle_offset", "p
 
 def test_quick_bench_writes_every_figure(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--quiet", "--json", str(out)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
-    assert "targets:" in result.stdout
+    bench = subprocess.Popen([sys.executable, str(SCRIPT), "--quick", "--quiet", "--json", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = bench.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        bench.terminate()  # SIGTERM: the script stops its gunicorn servers on the way out
+        bench.communicate(timeout=30)
+        raise
+    assert bench.returncode == 0, stderr[-3000:] + stdout[-3000:]
+    assert "targets:" in stdout
     figures = json.loads(out.read_text())
     assert figures["load_generator"]
     for name in FIGURES:

@@ -277,3 +277,31 @@ def test_a_stopping_pusher_gives_its_claim_back(cpo):
     receiver.after_request = pusher.stopping.set  # shutdown arrives while a CDR is in flight
     assert pusher.drain_once(clock()).delivered == 1
     assert states(cpo) == {"DONE": 1, "READY": 2}  # not LOCKED: a restart need not wait
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs."""
+
+
+def test_a_crash_before_the_batch_is_recorded_resends_it_once_the_lease_expires(cpo):
+    receiver, clock = FakeReceiver(), Clock()
+    for n in range(5):
+        queue(cpo, n)
+    sent = []
+
+    def crash_at_the_fourth():
+        sent.append(1)
+        if len(sent) == 4:
+            raise Crash()
+
+    receiver.after_request = crash_at_the_fourth
+    dying = make_pusher(cpo, receiver, clock)
+    with pytest.raises(Crash):
+        dying.drain_once(clock())
+    assert states(cpo) == {"LOCKED": 5}  # three delivered, none recorded yet
+    receiver.after_request = lambda: None
+    survivor = make_pusher(cpo, receiver, clock)
+    assert survivor.drain_once(clock() + 1).claimed == 0  # the dead claimant's lease holds
+    assert survivor.drain_once(clock() + dying.lease + 1).delivered == 5
+    assert receiver.sent_ids() == [f"CDR{n:05d}" for n in range(4)] + [f"CDR{n:05d}" for n in range(5)]
+    assert states(cpo) == {"DONE": 5}

@@ -22,14 +22,7 @@ from ..models.common import format_datetime
 from ..models.convert_211 import Skip, cdr_json_down
 from ..store import Store
 from ..store.outbox import Claimed
-from .client import (
-    ClientError,
-    HttpStatusError,
-    NotAnEnvelope,
-    OcpiClient,
-    OcpiStatusError,
-    Unreachable,
-)
+from .client import ClientError, HttpStatusError, OcpiClient, OcpiStatusError
 
 log = logging.getLogger("ocpi_lite.push")
 
@@ -46,6 +39,52 @@ class DrainResult:
     @property
     def claimed(self) -> int:
         return self.delivered + self.retried + self.failed
+
+
+@dataclass(frozen=True)
+class Delivered:
+    location: str | None  # where the receiver says the CDR now is
+
+
+class Acknowledgements:
+    """Deliveries not yet recorded. Written in small batches, one transaction each, rather than
+    one per CDR: a crash before the write re-sends at most a batch, which the receiver's
+    idempotency absorbs. Each write also extends the lease on the rest of the claim."""
+
+    BATCH = 16
+
+    def __init__(self, pusher: "Pusher", peer: int):
+        self.pusher = pusher
+        self.peer = peer
+        self.pending: list[tuple[int, str | None]] = []
+        self.written_at = pusher.clock()
+
+    def add(self, row_id: int, location: str | None) -> None:
+        self.pending.append((row_id, location))
+
+    def flush_if_due(self) -> bool:
+        # Write before the batch is full if a third of the lease has gone by: slow sends
+        # must not let the lease on the rest of the claim run out.
+        if len(self.pending) >= self.BATCH or self.pusher.clock() - self.written_at > self.pusher.lease / 3:
+            return self.flush()
+        return True
+
+    def flush(self) -> bool:
+        """Write what is pending; False if some rows were no longer ours (lease lost)."""
+        now = self.pusher.clock()
+        self.written_at = now
+        if not self.pending:
+            return True
+        pending, self.pending = self.pending, []
+        recorded = self.pusher.store.outbox.mark_done(
+            self.pusher.owner, pending, format_datetime(datetime.fromtimestamp(now, timezone.utc)),
+            extend_until=now + self.pusher.lease,
+        )
+        if recorded < len(pending):
+            log.warning("push: lease lost on %d delivered rows (another claimant took them over)",
+                        len(pending) - recorded)
+            return False
+        return True
 
 
 class Pusher:
@@ -82,36 +121,47 @@ class Pusher:
         if peer is None or peer.state != "REGISTERED" or not url or not peer.token_out:
             self.store.outbox.release(self.owner, queue[0].peer)  # unregistered meanwhile
             return
+        acks = Acknowledgements(self, queue[0].peer)
         for row in queue:
-            if self.stopping.is_set():
-                self.store.outbox.release(self.owner, row.peer)
-                return
+            if self.stopping.is_set() or not acks.flush_if_due():
+                break
             outcome = self._send(row, peer, url)
-            if outcome is None:  # delivered
+            if isinstance(outcome, Delivered):
+                acks.add(row.id, outcome.location)
                 result.delivered += 1
                 continue
-            retry, reason = outcome
-            attempt = row.attempts + 1
-            gave_up = retry and 0 < self.config.max_attempts <= attempt
-            if retry and not gave_up:
-                delay = self.backoff(attempt)
-                self.store.outbox.mark_retry(row.id, self.owner, reason, now + delay)
-                result.retried += 1
-                log.warning("push to %s: CDR %s attempt %d failed: %s; next try in %.1fs",
-                            peer.label, row.cdr_id, attempt, reason, delay)
-            else:
-                if gave_up:
-                    reason = f"gave up after {attempt} attempts: {reason}"
-                self.store.outbox.mark_failed(row.id, self.owner, reason)
-                result.failed += 1
-                log.warning("push to %s: CDR %s attempt %d failed, parked: %s",
-                            peer.label, row.cdr_id, attempt, reason)
-            # Later CDRs must not overtake this one: give them back untouched.
-            self.store.outbox.release(self.owner, row.peer)
+            if not acks.flush():
+                break
+            self._record_failure(row, peer, outcome, now, result)
+            break
+        else:
+            acks.flush()
             return
+        acks.flush()
+        # Later CDRs must not overtake the one that stopped us: give them back untouched.
+        self.store.outbox.release(self.owner, queue[0].peer)
 
-    def _send(self, row: Claimed, peer, url: str) -> tuple[bool, str] | None:
-        """None when delivered, else (retry?, reason)."""
+    def _record_failure(self, row: Claimed, peer, outcome: tuple[bool, str], now: float,
+                        result: DrainResult) -> None:
+        retry, reason = outcome
+        attempt = row.attempts + 1
+        gave_up = retry and 0 < self.config.max_attempts <= attempt
+        if retry and not gave_up:
+            delay = self.backoff(attempt)
+            self.store.outbox.mark_retry(row.id, self.owner, reason, now + delay)
+            result.retried += 1
+            log.warning("push to %s: CDR %s attempt %d failed: %s; next try in %.1fs",
+                        peer.label, row.cdr_id, attempt, reason, delay)
+        else:
+            if gave_up:
+                reason = f"gave up after {attempt} attempts: {reason}"
+            self.store.outbox.mark_failed(row.id, self.owner, reason)
+            result.failed += 1
+            log.warning("push to %s: CDR %s attempt %d failed, parked: %s",
+                        peer.label, row.cdr_id, attempt, reason)
+
+    def _send(self, row: Claimed, peer, url: str) -> Delivered | tuple[bool, str]:
+        """Delivered, or (retry?, reason)."""
         body, routing = row.cdr_json, tuple(row.cdr_recipient.split("/", 1))
         if peer.version == "2.1.1":
             # Stored in 2.2.1 form; a 2.1.1 peer gets it converted and no routing headers.
@@ -129,19 +179,9 @@ class Pusher:
             if exc.envelope is not None and 2000 <= exc.envelope.status_code < 3000 and exc.status != 401:
                 return False, str(exc)
             return (exc.status >= 500 or exc.status in RETRY_HTTP), str(exc)
-        except (Unreachable, NotAnEnvelope) as exc:
+        except ClientError as exc:  # unreachable, not an envelope, …: try again
             return True, str(exc)
-        except ClientError as exc:
-            return True, str(exc)
-        now = self.clock()
-        delivered = self.store.outbox.mark_done(
-            row.id, self.owner, response.header("Location"),
-            format_datetime(datetime.fromtimestamp(now, timezone.utc)),
-            extend_until=now + self.lease,
-        )
-        if not delivered:
-            return True, "lease lost before the delivery was recorded"
-        return None
+        return Delivered(response.header("Location"))
 
     def backoff(self, attempt: int) -> float:
         """Exponential from backoff_initial, doubled per failed attempt, capped at backoff_max,

@@ -119,22 +119,23 @@ class Outbox:
                 claimed.append(due)
         return claimed
 
-    def mark_done(self, row_id: int, owner: str, location: str | None, delivered_at: str,
-                  *, extend_until: float) -> bool:
-        """Record a delivery and extend the lease on the rest of this claimant's rows.
-        False if the row was no longer ours (lease lost): the caller stops its batch."""
+    def mark_done(self, owner: str, deliveries: list[tuple[int, str | None]], delivered_at: str,
+                  *, extend_until: float) -> int:
+        """Record deliveries, as (row id, Location), and extend the lease on the rest of this
+        claimant's rows, in one transaction. Returns how many of the rows were still ours
+        (fewer means the lease was lost: the caller stops its batch)."""
         with self.db.transaction() as tx:
-            done = tx.execute(
+            done = tx.executemany(
                 "UPDATE outbox SET state = 'DONE', attempts = attempts + 1, location = ?,"
                 " delivered_at = ?, last_error = NULL, locked_until = NULL, locked_by = NULL"
                 " WHERE id = ? AND state = 'LOCKED' AND locked_by = ?",
-                (location, delivered_at, row_id, owner),
+                [(location, delivered_at, row_id, owner) for row_id, location in deliveries],
             ).rowcount
             tx.execute(
                 "UPDATE outbox SET locked_until = ? WHERE state = 'LOCKED' AND locked_by = ?",
                 (extend_until, owner),
             )
-        return done == 1
+        return done
 
     def mark_retry(self, row_id: int, owner: str, error: str, next_attempt_at: float) -> None:
         with self.db.transaction() as tx:
