@@ -106,3 +106,19 @@ def test_unexpected_exception_is_500_3000_without_traceback(tmp_path, caplog):
     assert body["status_code"] == 3000
     assert "secret" not in response.text and "Traceback" not in response.text
     assert "secret internals" in caplog.text
+
+
+def test_cached_token_lookup_sees_revocation_by_another_process_at_once(tmp_path):
+    from conftest import add_registered_peer
+
+    from ocpi_lite.store import Store
+
+    path = tmp_path / "shared.db"
+    server, other_process = Store(path), Store(path)  # two connections, as two processes have
+    add_registered_peer(server, "peer-token", label="peer")
+    assert server.parties.authenticate("peer-token") is not None
+    assert server.parties.authenticate("peer-token") is not None  # now answered from the cache
+    other_process.parties.unregister(1, "2026-01-01T00:00:00Z")
+    assert server.parties.authenticate("peer-token") is None
+    server.close()
+    other_process.close()

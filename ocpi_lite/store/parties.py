@@ -140,13 +140,13 @@ class Parties:
         """The Caller of the first valid token in `tokens`, and that token. One query for all
         of them: an Authorization header's raw and Base64 forms cost one lookup, not two.
 
-        Answers are cached per thread until the database changes, with the marker of the CDR
-        count cache (`PRAGMA data_version` for other connections' commits, `total_changes`
-        for this one's): a revoked token fails from the commit that revokes it. The lookup
-        was a third of a CDR page's own time."""
+        Answers are cached per thread until `auth_generation` moves (triggers move it on every
+        change to tokens, parties or their codes, in any process): a revoked token fails from
+        the commit that revokes it, and CDR writes leave the cache alone. The lookup was a
+        third of a CDR page's own time."""
         digests = tuple(token_digest(token) for token in tokens)
         conn = self.db.connection()
-        marker = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        marker = conn.execute("SELECT n FROM auth_generation").fetchone()[0]
         cache = getattr(self._callers, "cache", None)
         if cache is None or cache[0] is not conn or cache[1] != marker or len(cache[2]) > 64:
             cache = (conn, marker, {})

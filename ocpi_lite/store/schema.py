@@ -86,7 +86,25 @@ def m002_cdrs_by_id(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX cdrs_upper_id ON cdrs(upper(id))")
 
 
-MIGRATIONS = [m001_initial, m002_cdrs_by_id]
+def m003_auth_generation(conn: sqlite3.Connection) -> None:
+    # A counter that moves whenever who may call us changes (tokens, parties, their codes),
+    # kept by triggers so that no write path can forget it. Token lookups are cached until it
+    # moves: CDR traffic, which commits all the time, no longer empties that cache.
+    statements = [
+        "CREATE TABLE auth_generation (n INTEGER NOT NULL)",
+        "INSERT INTO auth_generation (n) VALUES (0)",
+    ]
+    for table in ("tokens", "parties", "party_codes"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER {table}_{event.lower()}_auth AFTER {event} ON {table}"
+                " BEGIN UPDATE auth_generation SET n = n + 1; END"
+            )
+    for statement in statements:
+        conn.execute(statement)
+
+
+MIGRATIONS = [m001_initial, m002_cdrs_by_id, m003_auth_generation]
 
 
 def migrate(conn: sqlite3.Connection, transaction) -> None:
