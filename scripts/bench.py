@@ -521,7 +521,7 @@ def percentile(sorted_values: list[float], percent: float) -> float:
 
 
 def measure_push(cpo_config: Path, emsp_database: Path, throughput_cdrs: int,
-                 latency_cdrs: int, tag: str) -> dict:
+                 latency_cdrs: int, tag: str, repeats: int) -> dict:
     """Push from this process: an integrator's OcpiLite (its own pusher thread) on the CPO's
     database, delivering to the eMSP's gunicorn."""
     from ocpi_lite import OcpiLite
@@ -535,23 +535,28 @@ def measure_push(cpo_config: Path, emsp_database: Path, throughput_cdrs: int,
     ocpi = OcpiLite(config)
     received = Store(emsp_database)
     try:
-        # Throughput: queue a backlog, then time the pusher draining it.
-        backlog = list(sample_cdrs(throughput_cdrs, owner=CPO_PARTY, emsps=[BENCH_EMSP],
-                                   prefix=f"T{tag}"))
-        for cdr in backlog:
-            ocpi.record_cdr(cdr)
-        before = received.cdrs.count_received()
-        started = time.monotonic()
-        ocpi.start()
-        deadline = started + max(60.0, throughput_cdrs / 50)
-        while time.monotonic() < deadline:
-            if received.cdrs.count_received() - before >= throughput_cdrs:
-                break
-            time.sleep(0.01)
-        elapsed = time.monotonic() - started
-        delivered = received.cdrs.count_received() - before
-        if delivered < throughput_cdrs:
-            raise SystemExit(f"push: {delivered}/{throughput_cdrs} CDRs arrived within {elapsed:.0f} s")
+        # Throughput: queue a backlog, then time the pusher draining it; `repeats` backlogs,
+        # the median reported, like every other figure.
+        rates = []
+        for round_number in range(repeats):
+            backlog = list(sample_cdrs(throughput_cdrs, owner=CPO_PARTY, emsps=[BENCH_EMSP],
+                                       prefix=f"T{tag}R{round_number}"))
+            ocpi.stop()
+            for cdr in backlog:
+                ocpi.record_cdr(cdr)
+            before = received.cdrs.count_received()
+            started = time.monotonic()
+            ocpi.start()
+            deadline = started + max(60.0, throughput_cdrs / 50)
+            while time.monotonic() < deadline:
+                if received.cdrs.count_received() - before >= throughput_cdrs:
+                    break
+                time.sleep(0.01)
+            elapsed = time.monotonic() - started
+            delivered = received.cdrs.count_received() - before
+            if delivered < throughput_cdrs:
+                raise SystemExit(f"push: {delivered}/{throughput_cdrs} CDRs arrived within {elapsed:.0f} s")
+            rates.append(throughput_cdrs / elapsed)
 
         # Latency: one CDR at a time, from record_cdr to the row readable at the eMSP.
         latencies = []
@@ -567,7 +572,8 @@ def measure_push(cpo_config: Path, emsp_database: Path, throughput_cdrs: int,
             latencies.append((time.perf_counter() - began) * 1000)
         latencies.sort()
         return {
-            "cdrs_per_s": throughput_cdrs / elapsed,
+            "cdrs_per_s": statistics.median(rates),
+            "cdrs_per_s_runs": rates,
             "throughput_cdrs": throughput_cdrs,
             "latency_cdrs": latency_cdrs,
             "record_to_stored_p50_ms": statistics.median(latencies),
@@ -723,7 +729,8 @@ def measure(args, folder: Path, servers: list[Server]) -> dict:
     emsp_store.close()
     result["figures"] = {name: figure.summary() for name, figure in figures.items()}
 
-    result["push"] = measure_push(cpo_config, emsp_db, args.push_cdrs, args.latency_cdrs, run_tag)
+    result["push"] = measure_push(cpo_config, emsp_db, args.push_cdrs, args.latency_cdrs, run_tag,
+                                  args.repeats)
     result["memory_idle"] = memory_idle
     result["memory_after"] = {s.name: s.memory() for s in servers}
     result["ratios"] = ratios(result)
