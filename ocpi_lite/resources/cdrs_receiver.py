@@ -15,15 +15,17 @@ from ..store import Store
 from ..transport.body import decode_body, read_body
 from ..transport.envelope import object_body, respond, respond_raw
 from ..transport.errors import InvalidParameters, NotFound
-from ..urls import Urls
+from ..store.cdrs import StoredCdr
+from ..urls import V221, Urls
 
 _cdr_decoder = msgspec.json.Decoder(Cdr)
 
 
 class CdrsReceiverResource:
-    """`{cdrs_receiver}`: POST only."""
+    """`{cdrs_receiver}`: POST only. Other versions override `decode` and `version`."""
 
     functional_module = True  # OCPI-from/to routing headers apply
+    version = V221
 
     def __init__(self, store: Store, urls: Urls, clock, max_body_bytes: int):
         self.store = store
@@ -31,22 +33,30 @@ class CdrsReceiverResource:
         self.clock = clock
         self.max_body_bytes = max_body_bytes
 
+    def decode(self, raw: bytes, peer) -> Cdr:
+        """The request body as a 2.2.1 CDR (400 for non-JSON, 2001 naming the field)."""
+        return decode_body(raw, _cdr_decoder)
+
     def on_post(self, req, resp):
-        cdr = decode_body(read_body(req, self.max_body_bytes), _cdr_decoder)
+        peer = req.context.caller.peer
+        cdr = self.decode(read_body(req, self.max_body_bytes), peer)
         now = self.clock()
         try:
-            _, created = receive_cdr(self.store, cdr, req.context.caller.peer, format_datetime(now))
+            _, created = receive_cdr(self.store, cdr, peer, format_datetime(now))
         except CdrRefused as exc:
             raise InvalidParameters(str(exc)) from None
         # A retry stored identical bytes, so the CDR's own case is the stored case: the same
         # Location either way, without reading the row back.
-        resp.set_header("Location", self.urls.received_cdr(cdr.country_code, cdr.party_id, cdr.id))
+        resp.set_header(
+            "Location", self.urls.received_cdr(cdr.country_code, cdr.party_id, cdr.id, self.version)
+        )
         # No `data`: the 2.2.1 Receiver POST defines none; the Location header is the answer.
         respond(resp, lambda: now, http_status=201 if created else 200)
 
 
 class ReceivedCdrResource:
-    """`{cdrs_receiver}/{country_code}/{party_id}/{cdr_id}`: the Location of a received CDR."""
+    """`{cdrs_receiver}/{country_code}/{party_id}/{cdr_id}`: the Location of a received CDR.
+    Other versions override `present`."""
 
     functional_module = True
 
@@ -58,5 +68,8 @@ class ReceivedCdrResource:
         stored = self.store.cdrs.get(f"{country_code}/{party_id}/{cdr_id}")
         if stored is None or not may_see(req.context.caller.peer, stored):
             raise NotFound(f"No CDR {country_code}/{party_id}/{cdr_id}")
+        respond_raw(resp, object_body(self.present(stored), self.clock()))
+
+    def present(self, stored: StoredCdr) -> bytes:
         # Served as stored: the canonical bytes are never decoded and re-encoded.
-        respond_raw(resp, object_body(stored.json, self.clock()))
+        return stored.json
