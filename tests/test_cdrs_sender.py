@@ -276,3 +276,18 @@ def test_page_body_is_the_stored_bytes_joined(ocpi, client, tnm):
     response = client.get(URL, headers=tnm)
     stored = [ocpi.store.cdrs.get(f"BE/BEC/c{n}").json for n in range(2)]
     assert response.body.startswith(b'{"data":[' + b",".join(stored) + b"],")
+
+
+def test_remembered_offsets_give_the_pages_offset_would_also_after_writes(ocpi, client, tnm):
+    record(ocpi, range(0, 60, 2))  # even numbers: later CDRs can land between them
+    window = {"limit": 7}
+    by_link = [ids(body) for _, body in follow(client, tnm, **window)]
+    stepped = [ids(get(client, tnm, offset=offset, **window)[1]) for offset in range(0, 30, 7)]
+    assert stepped == by_link  # each next offset was remembered by the page before it
+    again = [ids(get(client, tnm, offset=offset, **window)[1]) for offset in (21, 21, 14, 28)]
+    assert again == [by_link[3], by_link[3], by_link[2], by_link[4]]
+    record(ocpi, [13])  # a CDR that sorts in the middle: every remembered position is stale
+    shifted = [ids(get(client, tnm, offset=offset, **window)[1]) for offset in (21, 28)]
+    after_write = [ids(body) for _, body in follow(client, tnm, **window)]
+    assert shifted == [after_write[3], after_write[4]]
+    assert shifted != [by_link[3], by_link[4]]

@@ -44,6 +44,7 @@ class CdrsSenderResource:
             rows = self.cdrs.sender_page(
                 SenderFilter(recipients, to_us=page.to_us, non_credit_only=self.v211),
                 after=page.lower_bound(), offset=page.sql_offset(), limit=page.limit + 1,
+                positional=page.after is None,
             )
         link = None
         if len(rows) > page.limit:  # one row beyond the page: more follow

@@ -88,15 +88,46 @@ class Cdrs:
     # Its rules are about speed (design §8): keyset seeks and a count cache.
 
     def sender_page(self, where: SenderFilter, *, after: tuple[int, int] | None, offset: int,
-                    limit: int) -> list[PageRow]:
-        """Up to `limit` rows in (last_updated_us, pk) order.
+                    limit: int, positional: bool = False) -> list[PageRow]:
+        """Up to `limit` rows in (last_updated_us, pk) order, `offset` rows past `after`.
 
-        `after` is the only lower bound in SQL (the caller has already folded `from_us` into
-        it): with `last_updated_us >= ?` beside the row value, SQLite 3.40 walks from the
-        bound instead of seeking, slower than OFFSET. `offset` skips rows past `after`.
+        `positional`: the client pages by `offset` alone (no cursor of ours). Then the
+        (last_updated_us, pk) just before a page start is remembered, per thread, until the
+        database changes, so the same or the next offset is one index seek instead of an SQL
+        OFFSET that walks every row before it. Any commit forgets them all: a remembered
+        position always gives the rows OFFSET would.
         """
         if limit <= 0 or where.recipients == ():
             return []
+        if not positional:
+            return self._sender_rows(where, after, offset, limit)
+        positions = self._cache(self.db.connection(), "positions")
+        key = (where, after)
+        start = positions.get((key, offset)) if offset else None
+        if start is not None:
+            rows = self._sender_rows(where, start, 0, limit)
+        elif offset:
+            # One row more, the one before the page: its position is what the next request
+            # for this offset seeks to.
+            rows = self._sender_rows(where, after, offset - 1, limit + 1)
+            if not rows:
+                return []
+            positions[(key, offset)] = (rows[0].last_updated_us, rows[0].pk)
+            rows = rows[1:]
+        else:
+            rows = self._sender_rows(where, after, 0, limit)
+        # Where the next pages start, for a client stepping by `limit` (the resource asks for
+        # one row more than the page, so both of the last two rows may end a page).
+        for index in (len(rows) - 2, len(rows) - 1):
+            if index >= 0:
+                positions[(key, offset + index + 1)] = (rows[index].last_updated_us, rows[index].pk)
+        return rows
+
+    def _sender_rows(self, where: SenderFilter, after: tuple[int, int] | None, offset: int,
+                     limit: int) -> list[PageRow]:
+        """`after` is the only lower bound in SQL (the caller has already folded `from_us`
+        into it): with `last_updated_us >= ?` beside the row value, SQLite 3.40 walks from the
+        bound instead of seeking, slower than OFFSET."""
         conditions, params = ["source = ?"], [RECORDED]
         if after is not None:
             conditions.append("(last_updated_us, pk) > (?, ?)")
@@ -127,20 +158,11 @@ class Cdrs:
         return list(map(_page_row, rows))
 
     def sender_count(self, where: SenderFilter) -> int:
-        """How many recorded CDRs match, cached until the database changes.
-
-        `PRAGMA data_version` moves when another connection commits, `total_changes` when this
-        one writes; together they say "nothing changed since". Connections are per thread, so
-        the cache is too.
-        """
+        """How many recorded CDRs match, cached until the database changes (`_cache`)."""
         if where.recipients == ():
             return 0
         conn = self.db.connection()
-        marker = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
-        cache = self._count_cache(conn)
-        if cache.get("marker") != marker or len(cache) > _COUNT_CACHE_SIZE:
-            cache.clear()
-            cache["marker"] = marker
+        cache = self._cache(conn, "counts")
         if where not in cache:
             conditions, params = ["source = ?"], [RECORDED]
             if where.recipients is not None:
@@ -179,12 +201,20 @@ class Cdrs:
         ).fetchone()
         return _stored(row) if row else None
 
-    def _count_cache(self, conn: sqlite3.Connection) -> dict:
-        cache = getattr(self._counts, "by_connection", None)
-        if cache is None or cache[0] is not conn:
-            cache = (conn, {})
-            self._counts.by_connection = cache
-        return cache[1]
+    def _cache(self, conn: sqlite3.Connection, name: str) -> dict:
+        """A per-thread dict that forgets everything once the database changes: `PRAGMA
+        data_version` moves when another connection commits, `total_changes` when this one
+        writes; together they say "nothing changed since". Connections are per thread, so the
+        caches are too."""
+        marker = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        caches = getattr(self._counts, "caches", None)
+        if caches is None or caches[0] is not conn or caches[1] != marker:
+            caches = (conn, marker, {})
+            self._counts.caches = caches
+        cache = caches[2].setdefault(name, {})
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+        return cache
 
 
 def _stored(row: tuple) -> StoredCdr:
@@ -196,7 +226,7 @@ def _stored(row: tuple) -> StoredCdr:
 
 # -- types of the CDR Sender queries --------------------------------------------------------------
 
-_COUNT_CACHE_SIZE = 256
+_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
