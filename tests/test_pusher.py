@@ -305,3 +305,29 @@ def test_a_crash_before_the_batch_is_recorded_resends_it_once_the_lease_expires(
     assert survivor.drain_once(clock() + dying.lease + 1).delivered == 5
     assert receiver.sent_ids() == [f"CDR{n:05d}" for n in range(4)] + [f"CDR{n:05d}" for n in range(5)]
     assert states(cpo) == {"DONE": 5}
+
+
+def test_claiming_costs_the_same_whatever_the_backlog(tmp_path):
+    """A peer down for hours leaves a long queue: taking the head of it must not read it all.
+    Measured in SQLite virtual-machine steps, not seconds, so the test is not timing-bound."""
+
+    def steps_to_claim(backlog: int) -> int:
+        store = Store(tmp_path / f"backlog{backlog}.db")
+        add_registered_peer(store, f"t{backlog}", roles=(("EMSP", "DE", "TNM"),),
+                            endpoints=[{"identifier": "cdrs", "role": "RECEIVER", "url": RECEIVER_URL}])
+        for n in range(backlog):
+            queue(store, n)
+        counted = [0]
+
+        def count():
+            counted[0] += 1
+            return 0  # 0: carry on
+
+        store.db.connection().set_progress_handler(count, 100)
+        claimed = store.outbox.claim("me", T0, 30.0, 50)
+        store.close()
+        assert sum(map(len, claimed)) == 50
+        return counted[0]
+
+    small, large = steps_to_claim(100), steps_to_claim(3000)
+    assert large < small * 1.5, (small, large)

@@ -83,32 +83,24 @@ class Outbox:
     def claim(self, owner: str, now: float, lease: float, batch: int) -> list[list[Claimed]]:
         """Claim, for each registered peer with work due, the first `batch` rows of its queue
         (stopping at a row not yet due). Returns one list per peer, in record order."""
+        # A read-only look first: an idle poll never takes the write lock.
+        if not self._due_peers(self.db.connection(), now):
+            return []
         claimed: list[list[Claimed]] = []
         with self.db.transaction() as tx:
-            peers = [row[0] for row in tx.execute(
-                "SELECT DISTINCT o.peer FROM outbox o JOIN parties p ON p.id = o.peer"
-                " WHERE p.state = 'REGISTERED' AND ("
-                "   (o.state = 'READY' AND o.next_attempt_at <= ?)"
-                "   OR (o.state = 'LOCKED' AND o.locked_until <= ?))",
-                (now, now),
-            )]
-            for peer in peers:
-                busy = tx.execute(
-                    "SELECT 1 FROM outbox WHERE peer = ? AND state = 'LOCKED' AND locked_until > ?"
-                    " LIMIT 1", (peer, now),
-                ).fetchone()
-                if busy:
-                    continue  # another claimant is sending this peer's queue: keep the order
+            for peer in self._due_peers(tx, now):
+                # `state IN ('READY', 'LOCKED')` spelled as in the partial index outbox_pending,
+                # so rows come in id order and only the claimed prefix is read, CDRs included.
                 rows = tx.execute(
-                    "SELECT o.id, o.state, o.next_attempt_at, o.attempts, c.id, c.recipient, c.json"
-                    " FROM outbox o JOIN cdrs c ON c.pk = o.cdr"
+                    "SELECT o.id, o.state, o.next_attempt_at, o.locked_until, o.attempts, c.id,"
+                    " c.recipient, c.json FROM outbox o JOIN cdrs c ON c.pk = o.cdr"
                     " WHERE o.peer = ? AND o.state IN ('READY', 'LOCKED') ORDER BY o.id LIMIT ?",
                     (peer, batch),
                 ).fetchall()
                 due: list[Claimed] = []
-                for row_id, state, next_at, attempts, cdr_id, recipient, body in rows:
-                    if state == "READY" and next_at > now:
-                        break  # waiting for its backoff: nothing after it may overtake it
+                for row_id, state, next_at, until, attempts, cdr_id, recipient, body in rows:
+                    if (state == "READY" and next_at > now) or (state == "LOCKED" and until > now):
+                        break  # waiting for its backoff, or held: nothing after it may overtake it
                     due.append(Claimed(row_id, peer, attempts, cdr_id, recipient, bytes(body)))
                 if not due:
                     continue
@@ -118,6 +110,29 @@ class Outbox:
                 )
                 claimed.append(due)
         return claimed
+
+    @staticmethod
+    def _due_peers(conn: sqlite3.Connection, now: float) -> list[int]:
+        """Registered peers whose queue head may be sent now: a few index lookups per peer,
+        whatever the backlog (scanning the due rows grew with it)."""
+        peers = []
+        for (peer,) in conn.execute("SELECT id FROM parties WHERE state = 'REGISTERED'").fetchall():
+            head = conn.execute(
+                "SELECT state, next_attempt_at, locked_until FROM outbox"
+                " WHERE peer = ? AND state IN ('READY', 'LOCKED') ORDER BY id LIMIT 1", (peer,),
+            ).fetchone()
+            if head is None:
+                continue
+            busy = conn.execute(
+                "SELECT 1 FROM outbox WHERE peer = ? AND state = 'LOCKED' AND locked_until > ?"
+                " LIMIT 1", (peer, now),
+            ).fetchone()
+            if busy:
+                continue  # another claimant is sending this peer's queue: keep the order
+            state, next_at, _ = head
+            if state == "LOCKED" or next_at <= now:  # LOCKED and not busy: its lease expired
+                peers.append(peer)
+        return peers
 
     def mark_done(self, owner: str, deliveries: list[tuple[int, str | None]], delivered_at: str,
                   *, extend_until: float) -> int:

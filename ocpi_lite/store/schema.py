@@ -104,7 +104,16 @@ def m003_auth_generation(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS = [m001_initial, m002_cdrs_by_id, m003_auth_generation]
+def m004_outbox_pending(conn: sqlite3.Connection) -> None:
+    # A peer's queue in record order, pending rows only: claiming the head of a queue reads
+    # `batch` index entries instead of sorting the whole backlog (which also read every
+    # pending CDR's JSON). The outbox queries spell the same `state IN (...)` to use it.
+    conn.execute(
+        "CREATE INDEX outbox_pending ON outbox(peer, id) WHERE state IN ('READY', 'LOCKED')"
+    )
+
+
+MIGRATIONS = [m001_initial, m002_cdrs_by_id, m003_auth_generation, m004_outbox_pending]
 
 
 def migrate(conn: sqlite3.Connection, transaction) -> None:
