@@ -3,7 +3,7 @@ mod_locations.md §3.1-3.3, mod_tariffs.md; digest §5.1).
 
 Strict like the 2.2.1 models (required fields, enums, lengths, DateTimes), unknown fields
 tolerated and dropped. Two tolerances the 2.1.1 world needs are decided here, not in the types:
-numbers sent as strings are accepted by decoding with ``strict=False`` (``decode_cdr_211``),
+numbers sent as strings are accepted by decoding with ``strict=False`` (``cdr_211_decoder``),
 and `location.country` may be alpha-2 as in the spec's own example (the conversion up maps it
 to alpha-3).
 """
@@ -158,8 +158,11 @@ class Cdr211(_WithDateTimes):
     remark: string(255) | None = None
 
 
+# ``strict=False``: numbers written as strings (the spec's example has `"price": "2.00"`,
+# production 2.1.1 APIs send `"volume": "0.007"`) are taken as the numbers they spell.
+cdr_211_decoder = msgspec.json.Decoder(Cdr211, strict=False)
+
+
 def decode_cdr_211(raw: bytes) -> Cdr211:
-    """Decode a 2.1.1 CDR from JSON. ``strict=False``: numbers written as strings (the spec's
-    example has `"price": "2.00"`, production 2.1.1 APIs send `"volume": "0.007"`) are taken
-    as the numbers they spell. Raises msgspec.ValidationError / DecodeError."""
-    return msgspec.json.decode(raw, type=Cdr211, strict=False)
+    """Decode a 2.1.1 CDR from JSON. Raises msgspec.ValidationError / DecodeError."""
+    return cdr_211_decoder.decode(raw)

@@ -4,21 +4,15 @@ country_code/party_id, and stored through the same rules as a 2.2.1 POST (``rece
 
 from __future__ import annotations
 
-import msgspec
-
 from ..models.cdrs import Cdr
-from ..models.cdrs_211 import decode_cdr_211
-from ..models.common import describe_validation_error
+from ..models.cdrs_211 import cdr_211_decoder
 from ..models.convert_211 import ConversionError, Skip, cdr_json_down, cdr_up
 from ..store import Store
 from ..store.cdrs import StoredCdr
 from ..transport.body import decode_body
-from ..transport.errors import BadRequest, InvalidParameters, NotFound
+from ..transport.errors import InvalidParameters, NotFound
 from ..urls import V211, Urls
 from .cdrs_receiver import CdrsReceiverResource, ReceivedCdrResource
-
-_any_json = msgspec.json.Decoder()
-
 
 class CdrsReceiver211Resource(CdrsReceiverResource):
     """`{2.1.1 cdrs_receiver}`: POST only; PUT, PATCH and DELETE are 405."""
@@ -32,13 +26,7 @@ class CdrsReceiver211Resource(CdrsReceiverResource):
 
     def decode(self, raw: bytes, peer) -> Cdr:
         """A 2.1.1 CDR, converted up with the pushing party as its owner."""
-        decode_body(raw, _any_json)  # broken JSON is a 400, like on every other route
-        try:
-            cdr_211 = decode_cdr_211(raw)
-        except msgspec.ValidationError as exc:
-            raise InvalidParameters(describe_validation_error(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise BadRequest(f"Request body is not valid JSON: {exc}") from None
+        cdr_211 = decode_body(raw, cdr_211_decoder)  # 400 for broken JSON, 2001 naming the field
         owner = (peer.roles[0]["country_code"], peer.roles[0]["party_id"]) if peer.roles else ("", "")
         try:
             return cdr_up(cdr_211, owner, self.our_party)
