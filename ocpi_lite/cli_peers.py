@@ -93,7 +93,7 @@ def print_peer(peer: Peer, store) -> None:
     if peer.token_out:
         form = "Base64" if peer.token_out_base64 else "raw"
         print(f"    token out: set ({form} header)")
-    print(f"    outbox backlog: {store.parties.outbox_backlog(peer.id)}")
+    print(f"    outbox backlog: {store.outbox.backlog(peer.id)}")
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:

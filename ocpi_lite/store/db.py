@@ -136,10 +136,6 @@ class Database:
                 self._lock_fds.append(fd)
         return fd
 
-    def data_version(self) -> int:
-        """Changes when any other connection commits (cheap cache key for counts)."""
-        return self.connection().execute("PRAGMA data_version").fetchone()[0]
-
     def after_fork(self) -> None:
         """In a forked child: set aside, unused and never closed, any connection inherited from
         the parent (SQLite forbids using one across fork, and closing it in the child could

@@ -201,12 +201,12 @@ class Outbox:
         counts.update(dict(rows.fetchall()))
         return counts
 
-    def backlog_by_peer(self) -> dict[int, int]:
-        """Rows still to deliver per peer (READY or LOCKED)."""
-        rows = self.db.connection().execute(
-            "SELECT peer, count(*) FROM outbox WHERE state IN ('READY', 'LOCKED') GROUP BY peer"
-        )
-        return dict(rows.fetchall())
+    def backlog(self, peer: int) -> int:
+        """CDR pushes to this peer not delivered yet (pending or parked as failed)."""
+        return self.db.connection().execute(
+            "SELECT count(*) FROM outbox WHERE peer = ? AND state IN ('READY', 'LOCKED', 'FAILED')",
+            (peer,),
+        ).fetchone()[0]
 
     def rows(self, states: tuple[str, ...], limit: int = 100) -> list[OutboxRow]:
         placeholders = ", ".join("?" * len(states))
@@ -217,10 +217,3 @@ class Outbox:
             (*states, limit),
         )
         return [OutboxRow(*row) for row in rows]
-
-    def next_due(self) -> float | None:
-        """When the earliest READY row becomes due (epoch seconds), for the pusher's sleep."""
-        row = self.db.connection().execute(
-            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'READY'"
-        ).fetchone()
-        return row[0]

@@ -215,13 +215,6 @@ class Parties:
         )
         return [TokenInfo(*row) for row in rows]
 
-    def outbox_backlog(self, party: int) -> int:
-        """CDR pushes to this peer not delivered yet (pending or parked as failed)."""
-        return self.db.connection().execute(
-            "SELECT count(*) FROM outbox WHERE peer = ? AND state IN ('READY', 'LOCKED', 'FAILED')",
-            (party,),
-        ).fetchone()[0]
-
     # -- the credentials handshake ---------------------------------------------------------
 
     def start_registering(self, label: str, versions_url: str, token: str, now: str) -> int:
