@@ -46,9 +46,6 @@ class OcpiLite:
             self._app = create_app(self.config, store=self.store, clock=self.clock, send=self.send)
         return self._app
 
-    def wsgi_app(self):
-        return self.app
-
     # -- recording our CDRs (as CPO) ------------------------------------------------------------
 
     def record_cdr(self, cdr):

@@ -117,4 +117,4 @@ def get_app() -> falcon.App:
     # pusher and closes its connections (none may cross a fork), and every worker starts a
     # pusher of its own.
     os.register_at_fork(before=ocpi.before_fork, after_in_child=ocpi.after_fork_in_child)
-    return ocpi.wsgi_app()
+    return ocpi.app

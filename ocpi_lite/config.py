@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -67,11 +66,6 @@ class Config(ConfigSection):
     @property
     def public_url(self) -> str:
         return self.server.public_url.rstrip("/")
-
-    @property
-    def route_prefix(self) -> str:
-        """Path part of public_url: every route is served under it (e.g. ``/ocpi``)."""
-        return urlsplit(self.public_url).path.rstrip("/")
 
 
 class ConfigError(Exception):

@@ -15,7 +15,6 @@ V211 = "2.1.1"
 class Urls:
     def __init__(self, public_url: str):
         self.base = public_url.rstrip("/")
-        self.prefix = urlsplit(self.base).path.rstrip("/")
 
     # -- absolute URLs we hand out ---------------------------------------------------------
     def versions(self) -> str:

@@ -5,6 +5,7 @@ import pytest
 
 from ocpi_lite import config as config_module
 from ocpi_lite.config import Config, ConfigError, decode, load
+from ocpi_lite.urls import Urls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,7 @@ def test_load_order_and_environment_overrides(tmp_path, monkeypatch):
     loaded = load()
     assert loaded.server.database == "/tmp/elsewhere.db"
     assert loaded.public_url == "https://ocpi.example.com/base"
-    assert loaded.route_prefix == "/base"
+    assert Urls(loaded.public_url).route(Urls(loaded.public_url).versions()) == "/base/versions"
 
     monkeypatch.setenv("OCPI_LITE_PUBLIC_URL", "not a url")
     with pytest.raises(ConfigError, match="OCPI_LITE_PUBLIC_URL"):

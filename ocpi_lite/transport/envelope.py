@@ -112,7 +112,7 @@ def install_error_handlers(app: falcon.App, clock: Callable[[], datetime]) -> No
 def ensure_body(resp: falcon.Response, clock: Callable[[], datetime]) -> None:
     """Give an envelope to a response that has no body (e.g. Falcon's default OPTIONS)."""
     if resp.data is None and resp.text is None and resp.media is None and resp.stream is None:
-        status = resp.status_code if hasattr(resp, "status_code") else int(str(resp.status)[:3])
+        status = resp.status_code
         code = SUCCESS if status < 400 else (3000 if status >= 500 else 2000)
         resp.content_type = JSON
         resp.data = body(code, None, clock())
