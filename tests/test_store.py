@@ -63,3 +63,27 @@ def test_many_processes_opening_a_new_file_at_once(tmp_path):
         for worker in workers:
             worker.join(30)
         assert [w.exitcode for w in workers] == [0] * 6
+
+
+def test_recorded_cdr_queries_use_the_recorded_only_indexes(tmp_path):
+    # Migration 5 made the paging and id indexes partial (RECORDED rows): a query that binds
+    # `source` instead of spelling it would silently scan the table.
+    from ocpi_lite.store.cdrs import SenderFilter
+
+    store = Store(tmp_path / "x.db")
+    conn = store.db.connection()
+    statements = []
+    conn.set_trace_callback(statements.append)
+    store.cdrs.sender_page(SenderFilter(("DE/TNM",)), after=None, offset=0, limit=51)
+    store.cdrs.sender_page(SenderFilter(None), after=(1, 1), offset=0, limit=51)
+    store.cdrs.sender_count(SenderFilter(("DE/TNM",), from_us=1))
+    store.cdrs.recorded_with_id("abc")
+    conn.set_trace_callback(None)
+    plans = [
+        " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        for sql in statements if sql.startswith("SELECT") and "cdrs" in sql
+    ]
+    assert len(plans) == 4
+    for plan in plans:
+        assert "USING INDEX cdrs_recorded_" in plan, plan
+    store.close()

@@ -18,9 +18,9 @@ from .common import (
     PartyId,
     Price,
     Url,
+    check_datetime,
     ci_string,
     normalize_datetime,
-    parse_datetime,
     string,
 )
 
@@ -81,7 +81,7 @@ class _WithDateTimes(OcpiObject):
             if value is None:
                 continue
             try:
-                parse_datetime(value)
+                check_datetime(value)
             except ValueError:
                 raise ValueError(f"`{name}`: not a valid date and time: {value!r}") from None
             setattr(self, name, normalize_datetime(value))

@@ -64,6 +64,14 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
+def check_datetime(value: str) -> None:
+    """Raise ValueError unless `value` is an OCPI DateTime naming a real instant (no 30 February,
+    no 24:00). What parse_datetime checks, without building the datetime: a CDR has six."""
+    if len(value) > 25 or not _DATETIME_RE.match(value):
+        raise ValueError(f"not an OCPI DateTime: {value!r}")
+    datetime.fromisoformat(value[:19])  # the pattern fixed the layout; this checks the ranges
+
+
 def format_datetime(moment: datetime) -> str:
     """The form we emit: YYYY-MM-DDTHH:MM:SSZ, with milliseconds only when there are any."""
     moment = moment.astimezone(timezone.utc)

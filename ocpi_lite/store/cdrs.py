@@ -18,6 +18,9 @@ from .db import Database
 
 RECORDED = "RECORDED"  # ours: we are the CPO that owns it
 RECEIVED = "RECEIVED"  # pushed to us by a peer CPO
+# Written out, not bound: the paging and id indexes hold RECORDED rows only (migration 5), and
+# SQLite uses a partial index only when the query's WHERE spells its condition.
+_IS_RECORDED = f"source = '{RECORDED}'"
 
 
 class CdrConflict(Exception):
@@ -52,24 +55,25 @@ class Cdrs:
         The same key with the same bytes is not an error (retries are safe): created is False.
         The same key with other bytes raises CdrConflict and changes nothing.
         """
-        existing = tx.execute(
-            "SELECT pk, json FROM cdrs WHERE cdr_key = ?", (cdr.key,)
-        ).fetchone()
-        if existing is not None:
-            if bytes(existing[1]) == body:
-                return existing[0], False
-            raise CdrConflict(f"CDR {cdr.country_code}/{cdr.party_id}/{cdr.id} exists with other content")
+        # Insert first, look only on a clash: a new CDR (the common case) is one statement.
         cursor = tx.execute(
             "INSERT INTO cdrs (cdr_key, country_code, party_id, id, source, sender, recipient,"
             " last_updated_us, credit, credit_reference_id, json, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cdr_key) DO NOTHING",
             (
                 cdr.key, cdr.country_code, cdr.party_id, cdr.id, source, sender, cdr.recipient,
                 to_epoch_us(cdr.last_updated), int(bool(cdr.credit)), cdr.credit_reference_id,
                 body, now,
             ),
         )
-        return cursor.lastrowid, True
+        if cursor.rowcount == 1:
+            return cursor.lastrowid, True
+        existing = tx.execute(
+            "SELECT pk, json FROM cdrs WHERE cdr_key = ?", (cdr.key,)
+        ).fetchone()
+        if bytes(existing[1]) == body:
+            return existing[0], False
+        raise CdrConflict(f"CDR {cdr.country_code}/{cdr.party_id}/{cdr.id} exists with other content")
 
     def get(self, key: str) -> StoredCdr | None:
         """By case-insensitive key `CC/PID/ID` (any case)."""
@@ -80,8 +84,9 @@ class Cdrs:
 
     def count_received(self) -> int:
         """How many CDRs peers have pushed to us (the demo and operators watch this)."""
+        # All rows minus ours, both counted on an index: no index lists received CDRs alone.
         return self.db.connection().execute(
-            "SELECT count(*) FROM cdrs WHERE source = ?", (RECEIVED,)
+            f"SELECT (SELECT count(*) FROM cdrs) - (SELECT count(*) FROM cdrs WHERE {_IS_RECORDED})"
         ).fetchone()[0]
 
     # -- the CDR Sender (GET /cpo/cdrs): recorded CDRs, per-caller visibility, keyset pages --
@@ -128,7 +133,7 @@ class Cdrs:
         """`after` is the only lower bound in SQL (the caller has already folded `from_us`
         into it): with `last_updated_us >= ?` beside the row value, SQLite 3.40 walks from the
         bound instead of seeking, slower than OFFSET."""
-        conditions, params = ["source = ?"], [RECORDED]
+        conditions, params = [_IS_RECORDED], []
         if after is not None:
             conditions.append("(last_updated_us, pk) > (?, ?)")
             params += after
@@ -164,7 +169,7 @@ class Cdrs:
         conn = self.db.connection()
         cache = self._cache(conn, "counts")
         if where not in cache:
-            conditions, params = ["source = ?"], [RECORDED]
+            conditions, params = [_IS_RECORDED], []
             if where.recipients is not None:
                 conditions.append(f"recipient IN ({', '.join('?' * len(where.recipients))})")
                 params += where.recipients
@@ -184,8 +189,8 @@ class Cdrs:
                          recipients: tuple[str, ...] | None = None) -> list[StoredCdr]:
         """Recorded CDRs with this id (any case), under any party, oldest first; only those
         for `recipients` unless None."""
-        sql = f"SELECT {_COLUMNS} FROM cdrs WHERE upper(id) = ? AND source = ?"
-        params: list = [cdr_id.upper(), RECORDED]
+        sql = f"SELECT {_COLUMNS} FROM cdrs WHERE upper(id) = ? AND {_IS_RECORDED}"
+        params: list = [cdr_id.upper()]
         if recipients is not None:
             sql += f" AND recipient IN ({', '.join('?' * len(recipients))})"
             params += recipients
@@ -195,9 +200,9 @@ class Cdrs:
     def credit_of(self, tx: sqlite3.Connection, original: StoredCdr) -> StoredCdr | None:
         """A credit CDR already recorded for `original` (same party, credit_reference_id)."""
         row = tx.execute(
-            f"SELECT {_COLUMNS} FROM cdrs WHERE credit = 1 AND source = ?"
+            f"SELECT {_COLUMNS} FROM cdrs WHERE credit = 1 AND {_IS_RECORDED}"
             " AND upper(country_code) = ? AND upper(party_id) = ? AND upper(credit_reference_id) = ?",
-            (RECORDED, original.country_code.upper(), original.party_id.upper(), original.id.upper()),
+            (original.country_code.upper(), original.party_id.upper(), original.id.upper()),
         ).fetchone()
         return _stored(row) if row else None
 
