@@ -291,3 +291,32 @@ def test_remembered_offsets_give_the_pages_offset_would_also_after_writes(ocpi, 
     after_write = [ids(body) for _, body in follow(client, tnm, **window)]
     assert shifted == [after_write[3], after_write[4]]
     assert shifted != [by_link[3], by_link[4]]
+
+
+def test_a_repeated_page_is_the_same_until_a_write_from_any_connection(ocpi, client, tnm):
+    record(ocpi, [3, 6])
+    first, again = get(client, tnm)[1], get(client, tnm)[1]
+    assert ids(first) == ids(again) == ["c3", "c6"]
+    ocpi.record_cdr(cdr(0))  # this connection writes a CDR that sorts first
+    assert ids(get(client, tnm)[1]) == ["c0", "c3", "c6"]
+    other = Store(ocpi.config.server.database)  # another process, as the CLI would be
+    try:
+        from ocpi_lite.recording import record_cdr
+        record_cdr(other, cdr(1), datetime.now(timezone.utc))
+    finally:
+        other.close()
+    response, body = get(client, tnm)
+    assert ids(body) == ["c0", "c1", "c3", "c6"] and response.headers["X-Total-Count"] == "4"
+
+
+def test_kept_pages_are_bounded_and_each_request_keeps_its_own(ocpi, client, tnm):
+    from ocpi_lite.resources.cdrs_sender import _PAGES_KEPT
+
+    record(ocpi, range(40))
+    for offset in range(40):  # more distinct requests than pages kept
+        assert ids(get(client, tnm, offset=offset, limit=1)[1]) == [f"c{offset}"]
+        kept = ocpi.store.cdrs.until_next_write("sender_pages", 10**9)  # a look that never clears
+        assert 1 <= len(kept) <= _PAGES_KEPT
+    # The same offset under another filter or limit is another page, not a kept one.
+    assert ids(get(client, tnm, offset=5, limit=2)[1]) == ["c5", "c6"]
+    assert ids(get(client, tnm, offset=5, limit=1, date_from=at(3))[1]) == ["c14"]

@@ -43,6 +43,9 @@ class StoredCdr:
 _COLUMNS = "pk, cdr_key, country_code, party_id, id, source, sender, recipient, json"
 
 
+_CACHE_SIZE = 1024  # entries per cache and thread: counts and page positions are small
+
+
 class Cdrs:
     def __init__(self, db: Database):
         self.db = db
@@ -206,7 +209,12 @@ class Cdrs:
         ).fetchone()
         return _stored(row) if row else None
 
-    def _cache(self, conn: sqlite3.Connection, name: str) -> dict:
+    def until_next_write(self, name: str, max_entries: int) -> dict:
+        """A per-thread dict for answers derived from the CDRs (a served page, say), emptied by
+        any commit to the database, from any process, and when it reaches `max_entries`."""
+        return self._cache(self.db.connection(), name, max_entries)
+
+    def _cache(self, conn: sqlite3.Connection, name: str, max_entries: int = _CACHE_SIZE) -> dict:
         """A per-thread dict that forgets everything once the database changes: `PRAGMA
         data_version` moves when another connection commits, `total_changes` when this one
         writes; together they say "nothing changed since". Connections are per thread, so the
@@ -217,7 +225,7 @@ class Cdrs:
             caches = (conn, marker, {})
             self._counts.caches = caches
         cache = caches[2].setdefault(name, {})
-        if len(cache) > _CACHE_SIZE:
+        if len(cache) >= max_entries:
             cache.clear()
         return cache
 
@@ -230,8 +238,6 @@ def _stored(row: tuple) -> StoredCdr:
 
 
 # -- types of the CDR Sender queries --------------------------------------------------------------
-
-_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
