@@ -122,3 +122,15 @@ def test_cached_token_lookup_sees_revocation_by_another_process_at_once(tmp_path
     assert server.parties.authenticate("peer-token") is None
     server.close()
     other_process.close()
+
+
+def test_generated_request_ids_are_random_version_4_uuids():
+    import uuid
+
+    from ocpi_lite.ids import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -74,10 +74,12 @@ def check_datetime(value: str) -> None:
 
 def format_datetime(moment: datetime) -> str:
     """The form we emit: YYYY-MM-DDTHH:MM:SSZ, with milliseconds only when there are any."""
-    moment = moment.astimezone(timezone.utc)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
+    # By hand: strftime cost a tenth of a Receiver POST's own time (two stamps per request).
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    if m.microsecond:
+        return f"{text}.{m.microsecond // 1000:03d}Z"
+    return text + "Z"
 
 
 def normalize_datetime(value: str) -> str:

@@ -9,11 +9,11 @@ through the injected ``Send`` callable and unwraps the OCPI envelope. Every fail
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any, Callable
 
 import msgspec
 
+from ..ids import new_request_id
 from ..models.versions import Version, VersionDetails
 from .http import HttpResponse, Send, TransportError
 
@@ -79,7 +79,7 @@ def authorization(token: str, use_base64: bool) -> str:
 
 class OcpiClient:
     def __init__(self, send: Send, our_party: tuple[str, str], timeout: float,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
+                 new_id: Callable[[], str] = new_request_id):
         self.send = send
         self.our_party = our_party
         self.timeout = timeout

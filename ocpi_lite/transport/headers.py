@@ -3,11 +3,11 @@ body-size limit that must hold before any body is read."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Callable
 
 import falcon
 
+from ..ids import new_request_id
 from .envelope import ensure_body
 from .errors import PayloadTooLarge
 
@@ -16,7 +16,7 @@ ROUTING_HEADERS = ("country-code", "party-id")
 
 class HeadersMiddleware:
     def __init__(self, clock, max_body_bytes: int, our_party: tuple[str, str],
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
+                 new_id: Callable[[], str] = new_request_id):
         self.clock = clock
         self.max_body_bytes = max_body_bytes
         self.our_party = our_party
