@@ -120,6 +120,13 @@ def cached_database(count: int, progress: bool) -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     path = CACHE_DIR / f"cdrs-{count}.db"
     if path.exists():
+        # Migrations added since it was built are applied here, once: a server migrating its
+        # copy would count an index build in its start-up time and memory.
+        from ocpi_lite.store import Store
+
+        store = Store(path)
+        store.db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.close()
         return path
     from ocpi_lite.models.cdrs import Cdr
     from ocpi_lite.samples import sample_cdrs

@@ -14,7 +14,7 @@ from ..transport.errors import NotFound
 from ..transport.pagination import PageRequest, next_link, parse_page_request, set_page_headers
 from ..urls import V211, V221
 
-_PAGES_KEPT = 16
+_PAGES_KEPT = 8
 
 
 def visible_recipients(caller: Caller) -> tuple[str, ...] | None:
