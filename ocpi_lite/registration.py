@@ -46,7 +46,12 @@ SUPPORTED_VERSIONS: dict[str, VersionRules] = {
 
 def new_token() -> str:
     # 43 URL-safe characters: inside the spec's U+0021..U+007E and its 64-character limit.
-    return secrets.token_urlsafe(32)
+    # Never a leading "-" (1 token in 64 had one): typed after `ocpi-lite register URL`, it
+    # was taken for an option and the command failed.
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def our_credentials(config: Config, token: str,

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from ocpi_lite.cli import main
+from ocpi_lite.cli import main, new_token
 from ocpi_lite.config import load
 from ocpi_lite.store import Store
 from ocpi_lite.store.parties import token_digest
@@ -53,3 +53,14 @@ def test_every_subcommand_has_help():
     for argv in (["--help"], ["init", "--help"], ["token", "create", "--help"]):
         result = subprocess.run([sys.executable, "-m", "ocpi_lite", *argv], capture_output=True, text=True)
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_new_tokens_never_look_like_an_option_and_dashed_ones_pass_after_double_dash():
+    # One token_urlsafe in 64 starts with "-": `register URL -abc` then failed as an option.
+    tokens = [new_token() for _ in range(3000)]
+    assert not any(token.startswith("-") for token in tokens)
+    assert len(set(tokens)) == len(tokens) and all(len(token) == 43 for token in tokens)
+    from ocpi_lite.cli import build_parser
+
+    args = build_parser().parse_args(["register", "http://127.0.0.1:9/versions", "--", "-abc"])
+    assert (args.versions_url, args.token) == ("http://127.0.0.1:9/versions", "-abc")
