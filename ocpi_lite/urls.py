@@ -6,10 +6,13 @@ of the same URLs, so what we publish is always what we serve.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlsplit
 
 V221 = "2.2.1"
 V211 = "2.1.1"
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*\Z")  # what quote() would leave as it is
 
 
 class Urls:
@@ -33,7 +36,9 @@ class Urls:
         return f"{self.base}/{version}/emsp/cdrs"
 
     def received_cdr(self, country_code: str, party_id: str, cdr_id: str, version: str = V221) -> str:
-        parts = "/".join(quote(p, safe="") for p in (country_code, party_id, cdr_id))
+        # Every Receiver POST answers with one; most ids need no quoting, and checking is cheaper.
+        parts = "/".join(p if _UNRESERVED.match(p) else quote(p, safe="")
+                         for p in (country_code, party_id, cdr_id))
         return f"{self.cdrs_receiver(version)}/{parts}"
 
     # -- route templates (path only) --------------------------------------------------------

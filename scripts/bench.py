@@ -417,15 +417,23 @@ class WrkClient:
             lines.append(f"wrk.headers[ {lua_string(name)} ] = {lua_string(value)}")
         if load.method == "POST":
             # Each wrk thread has its own Lua state: thread number × counter makes ids unique.
+            # The counter has a fixed width, so every body has the same length and the request
+            # head is built once per thread (wrk.format per request cost wrk a tenth of a POST).
             lines += [
                 "local count = 0",
                 "local threads = 0",
                 "function setup(thread) threads = threads + 1; thread:set('tid', threads) end",
                 f"local prefix = {lua_string(load.body_prefix + load.tag)}",
                 f"local suffix = {lua_string(load.body_suffix)}",
+                "local head",
+                "function init(args)",
+                "  local length = #prefix + 2 + 9 + #suffix",
+                "  head = wrk.format(nil, nil, nil, string.rep('x', length))",
+                "  head = head:sub(1, #head - length)",
+                "end",
                 "function request()",
                 "  count = count + 1",
-                "  return wrk.format(nil, nil, nil, prefix .. tid .. 'N' .. count .. suffix)",
+                "  return head .. prefix .. tid .. 'N' .. string.format('%09d', count) .. suffix",
                 "end",
             ]
         return "\n".join(lines) + "\n"
@@ -646,6 +654,7 @@ def measure(args, folder: Path, servers: list[Server]) -> dict:
         "repeats": args.repeats, "workers": args.workers, "page": PAGE,
     }}
     if shutil.which("wrk") and not args.no_wrk:
+        # At most 2 threads: each has a one-digit number in the POSTed ids (see WrkClient.lua).
         client = WrkClient(min(2, args.connections), args.connections, args.duration, folder)
     else:
         client = ThreadClient(args.connections, args.duration)
