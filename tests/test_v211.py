@@ -179,6 +179,22 @@ def test_sender_get_211_converts_and_leaves_credit_cdrs_out(cpo, emsp, network):
     assert one["id"] == "CDR00000002" and "auth_id" in one
 
 
+def test_the_same_page_request_in_each_version_gets_its_own_version(cpo, emsp, network):
+    # Repeated pages are kept per thread until the next write: 2.2.1 and 2.1.1 pages of the
+    # same request must not be taken for one another.
+    peer = register(emsp, cpo, network)
+    for n in range(3):
+        record(cpo, n)
+    for version, present, absent in (("2.2.1", "end_date_time", "stop_date_time"),
+                                     ("2.1.1", "stop_date_time", "end_date_time"),
+                                     ("2.2.1", "end_date_time", "stop_date_time")):
+        reply = get(cpo, f"/ocpi/{version}/cpo/cdrs?limit=2", peer.token_out)
+        page = decode(reply)["data"]
+        assert [c["id"] for c in page] == ["CDR00000000", "CDR00000001"]
+        assert present in page[0] and absent not in page[0], version
+        assert f"/ocpi/{version}/cpo/cdrs?" in reply.headers["Link"]
+
+
 def test_221_peer_of_the_same_cpo_keeps_getting_221(tmp_path, cpo, network):
     other = instance(tmp_path, network, "emsp2", "http://emsp2.test/ocpi", ["EMSP"], "DE", "MSP")
     peer = register(other, cpo, network)

@@ -45,7 +45,8 @@ class CdrsSenderResource:
         # per thread until the next commit anywhere (as counts are), at most _PAGES_KEPT pages
         # (~60 KB each at 50 CDRs); a repeat then costs no SQL and no 2.1.1 conversion.
         pages = self.cdrs.until_next_write("sender_pages", _PAGES_KEPT)
-        key = (page, recipients)
+        # The 2.1.1 and 2.2.1 resources share the store's caches: the version is in base_url.
+        key = (self.base_url, page, recipients)
         answer = pages.get(key)
         if answer is None:
             answer = pages[key] = self._page(page, recipients)
