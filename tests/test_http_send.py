@@ -20,7 +20,14 @@ class Echo(BaseHTTPRequestHandler):
                       "headers": {k.lower(): v for k, v in self.headers.items()}})
 
     def do_GET(self):
-        self._answer({"method": "GET", "path": self.path, "body": "",
+        if self.path.endswith("/short"):  # promises 100 bytes, sends 10, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"data": 1')
+            self.close_connection = True
+            return
+        self._answer({"method": "GET", "path": self.path, "body": "", "port": self.client_address[1],
                       "headers": {k.lower(): v for k, v in self.headers.items()}})
 
     def _answer(self, echo: dict) -> None:
@@ -64,3 +71,15 @@ def test_requests_to_one_url_carry_only_their_own_headers_and_body(echo_url):
 def test_no_answer_is_a_transport_error():
     with pytest.raises(TransportError):
         RequestsSend()("POST", f"http://127.0.0.1:{free_port()}/x", headers={}, body=b"{}", timeout=2)
+
+
+def test_a_keep_alive_connection_is_used_again(echo_url):
+    send = RequestsSend()
+    ports = [json.loads(send("GET", echo_url, headers={}, body=None, timeout=5).body)["port"]
+             for _ in range(3)]
+    assert len(set(ports)) == 1
+
+
+def test_a_body_cut_short_is_a_transport_error(echo_url):
+    with pytest.raises(TransportError):
+        RequestsSend()("GET", echo_url + "/short", headers={}, body=None, timeout=5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 if TYPE_CHECKING:
     import requests
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 class HttpResponse:
     status: int
     body: bytes
-    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+    # Looked up by lower-cased name: a dict with lower-cased names, or a case-insensitive mapping.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -79,13 +80,18 @@ class RequestsSend:
             request.prepare_headers(headers)
             request.prepare_body(body, None)
             reply = session.get_adapter(url).send(request, timeout=timeout, verify=True)
-        except requests.RequestException as exc:
+            # The adapter streams (it never preloads): read the body in one call, as requests
+            # documents for `raw`, rather than through `content`'s chunk generator.
+            body = reply.raw.read(decode_content=True)
+        except (requests.RequestException, _urllib3_errors().HTTPError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
-        return HttpResponse(
-            status=reply.status_code,
-            body=reply.content,
-            headers={k.lower(): v for k, v in reply.headers.items()},
-        )
+        return HttpResponse(status=reply.status_code, body=body, headers=reply.headers)
+
+
+def _urllib3_errors():
+    import urllib3.exceptions  # requests' own transport, loaded with it
+
+    return urllib3.exceptions
 
 
 def _lean_adapter_class():
@@ -94,13 +100,12 @@ def _lean_adapter_class():
     `build_response` is the hook requests documents for adapter subclasses."""
     from requests.adapters import HTTPAdapter
     from requests.models import Response
-    from requests.structures import CaseInsensitiveDict
 
     class LeanAdapter(HTTPAdapter):
         def build_response(self, req, resp):
             response = Response()
             response.status_code = resp.status
-            response.headers = CaseInsensitiveDict(resp.headers)
+            response.headers = resp.headers  # urllib3's own case-insensitive mapping
             response.raw = resp
             response.reason = resp.reason
             response.url = req.url
