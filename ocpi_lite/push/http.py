@@ -61,7 +61,8 @@ class RequestsSend:
 
     def __call__(self, method, url, *, headers, body, timeout) -> HttpResponse:
         session = self._session()
-        import requests  # loaded by _session() already: this is a dictionary lookup
+        import requests  # loaded by _session() already, with urllib3: dictionary lookups
+        import urllib3
 
         try:
             # Straight to the session's connection adapter: Session.request would merge
@@ -83,15 +84,9 @@ class RequestsSend:
             # The adapter streams (it never preloads): read the body in one call, as requests
             # documents for `raw`, rather than through `content`'s chunk generator.
             body = reply.raw.read(decode_content=True)
-        except (requests.RequestException, _urllib3_errors().HTTPError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
         return HttpResponse(status=reply.status_code, body=body, headers=reply.headers)
-
-
-def _urllib3_errors():
-    import urllib3.exceptions  # requests' own transport, loaded with it
-
-    return urllib3.exceptions
 
 
 def _lean_adapter_class():
