@@ -83,10 +83,10 @@ class RequestsSend:
             reply = session.get_adapter(url).send(request, timeout=timeout, verify=True)
             # The adapter streams (it never preloads): read the body in one call, as requests
             # documents for `raw`, rather than through `content`'s chunk generator.
-            body = reply.raw.read(decode_content=True)
+            reply_body = reply.raw.read(decode_content=True)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
-        return HttpResponse(status=reply.status_code, body=body, headers=reply.headers)
+        return HttpResponse(status=reply.status_code, body=reply_body, headers=reply.headers)
 
 
 def _lean_adapter_class():
